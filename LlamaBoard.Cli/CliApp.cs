@@ -1,0 +1,44 @@
+using System.CommandLine;
+using LlamaBoard.Cli.Commands;
+using LlamaBoard.Engine.Runtime;
+
+namespace LlamaBoard.Cli;
+
+/// <summary>Exit codes of the <c>llamaboard</c> command.</summary>
+public static class ExitCodes
+{
+    /// <summary>The command did what was asked.</summary>
+    public const int Success = 0;
+    /// <summary>The command ran and failed (training diverged, a file could not be written, …).</summary>
+    public const int Failure = 1;
+    /// <summary>The command line or configuration is wrong; nothing was run.</summary>
+    public const int BadConfiguration = 2;
+    /// <summary>libtorch cannot load on this machine.</summary>
+    public const int RuntimeUnavailable = 3;
+    /// <summary>The run was stopped by the user (Ctrl+C) and left a resumable checkpoint.</summary>
+    public const int Aborted = 130;
+}
+
+/// <summary>Builds the command tree and runs it; kept apart from Program so tests can call it in-process.</summary>
+public static class CliApp
+{
+    /// <summary>Parses <paramref name="args"/>, runs the chosen command, and returns its exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("LlamaBoard: fine-tune large language models with LoRA, QLoRA, freeze or full " +
+                                   "tuning, from LLaMA-Factory-compatible YAML configs.");
+        root.Subcommands.Add(EnvCommand.Create(output));
+        root.Subcommands.Add(VersionCommand.Create(output));
+
+        try
+        {
+            var configuration = new InvocationConfiguration { Output = output, Error = error };
+            return root.Parse(args).Invoke(configuration);
+        }
+        catch (TorchRuntimeException e)
+        {
+            error.WriteLine(e.Message);
+            return ExitCodes.RuntimeUnavailable;
+        }
+    }
+}
