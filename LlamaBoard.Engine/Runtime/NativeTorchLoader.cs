@@ -158,7 +158,10 @@ internal static class NativeTorchLoader
     /// <summary>Turns a loader error into a cause and a remedy a user can act on.</summary>
     internal static TorchRuntimeException Explain(string loaderError)
     {
-        string detail = loaderError.Split(": ", 2) is [_, var tail] && tail.Contains("not found", StringComparison.Ordinal) ? tail : loaderError;
+        // .NET wraps dlerror() in advice about strace and LD_DEBUG; keep only the loader's own words.
+        const string Advice = "LD_DEBUG environment variable:";
+        int adviceAt = loaderError.LastIndexOf(Advice, StringComparison.Ordinal);
+        string detail = (adviceAt >= 0 ? loaderError[(adviceAt + Advice.Length)..] : loaderError).Trim();
         var version = System.Text.RegularExpressions.Regex.Match(loaderError, @"version `([A-Z]+_[0-9.]+)' not found");
         if (version.Success && version.Groups[1].Value.StartsWith("GLIBCXX_", StringComparison.Ordinal))
             return new TorchRuntimeException(
