@@ -28,6 +28,13 @@ internal sealed class BpeModel
     readonly int[]? byteTokenIds;
     readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
 
+    // Fast paths, built when there is no subword prefix/suffix (true of every modern decoder-only model):
+    // ids of one-character tokens, and the character pairs that occur inside some token. No merge can join two
+    // symbols across a position whose pair never occurs inside a token, so a long word may be cut there.
+    readonly int[]? charIds;
+    readonly Dictionary<int, int>? supplementaryIds;
+    readonly HashSet<int>? innerPairs;
+
     BpeModel(Dictionary<string, int> vocab, Dictionary<long, (int, int)> merges, int? unkId, bool fuseUnk,
         bool byteFallback, bool ignoreMerges, string? prefix, string? suffix, int[]? byteTokenIds)
     {
@@ -40,7 +47,22 @@ internal sealed class BpeModel
         continuingSubwordPrefix = prefix;
         endOfWordSuffix = suffix;
         this.byteTokenIds = byteTokenIds;
+        if (prefix is null && suffix is null)
+        {
+            charIds = new int[char.MaxValue + 1];
+            Array.Fill(charIds, -1);
+            supplementaryIds = [];
+            innerPairs = [];
+            foreach (var (token, id) in vocab)
+            {
+                if (token.Length == 1) charIds[token[0]] = id;
+                else if (token.Length == 2 && char.IsSurrogatePair(token[0], token[1])) supplementaryIds[char.ConvertToUtf32(token[0], token[1])] = id;
+                for (int i = 1; i < token.Length; i++) innerPairs.Add(Pair(token[i - 1], token[i]));
+            }
+        }
     }
+
+    static int Pair(char left, char right) => (left << 16) | right;
 
     /// <summary>token → id of the model's own vocabulary (without added tokens).</summary>
     public IReadOnlyDictionary<string, int> Vocab => vocab;
@@ -156,6 +178,12 @@ internal sealed class BpeModel
             output.Add(whole);
             return;
         }
+        if (word.Length > MaxCachedWordLength && innerPairs is not null) EncodeInSegments(word, output);
+        else EncodeCached(word, output);
+    }
+
+    void EncodeCached(string word, List<int> output)
+    {
         if (word.Length <= MaxCachedWordLength && cache.TryGetValue(word, out var cached))
         {
             output.AddRange(cached);
@@ -170,6 +198,37 @@ internal sealed class BpeModel
         output.AddRange(ids);
     }
 
+    /// <summary>
+    /// A long word (SentencePiece models see a whole sentence as one) cut where no token can span, each part
+    /// merged on its own: the same result as merging the whole word, since no merge ever crosses such a cut,
+    /// but the parts are short and mostly cached.
+    /// </summary>
+    void EncodeInSegments(string word, List<int> output)
+    {
+        int start = 0;
+        for (int i = 1; i < word.Length; i++)
+        {
+            if (char.IsSurrogatePair(word[i - 1], word[i]) || innerPairs!.Contains(Pair(word[i - 1], word[i]))) continue;
+            // Characters missing from the vocabulary become byte tokens or unk, whose merges follow other rules.
+            if (SingleSymbolId(word, char.IsLowSurrogate(word[i - 1]) && i >= 2 ? i - 2 : i - 1) < 0 || SingleSymbolId(word, i) < 0) continue;
+            EncodeCached(word[start..i], output);
+            start = i;
+        }
+        EncodeCached(word[start..], output);
+    }
+
+    /// <summary>The id of the one-character token for the code point at <paramref name="index"/>, or -1.</summary>
+    int SingleSymbolId(string word, int index)
+    {
+        char c = word[index];
+        if (index + 1 < word.Length && char.IsSurrogatePair(c, word[index + 1]))
+            return supplementaryIds!.TryGetValue(char.ConvertToUtf32(c, word[index + 1]), out int id) ? id : -1;
+        return charIds![c];
+    }
+
+    /// <summary>The whole word merged in one piece, never cut (for tests of <see cref="EncodeInSegments"/>).</summary>
+    internal int[] MergeWhole(string word) => MergeWord(word);
+
     /// <summary>Initial symbols (one per character, byte tokens or unk where needed), then all merges.</summary>
     int[] MergeWord(string word)
     {
@@ -179,6 +238,15 @@ internal sealed class BpeModel
         while (i < word.Length)
         {
             int length = char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]) ? 2 : 1;
+            if (charIds is not null && SingleSymbolId(word, i) is var known && known >= 0)
+            {
+                // Fast path without a substring: the character is a token of its own.
+                if (unk.Pending) symbols.Add(unk.Id);
+                unk.Pending = false;
+                symbols.Add(known);
+                i += length;
+                continue;
+            }
             string symbol = word.Substring(i, length);
             bool isFirst = i == 0;
             i += length;

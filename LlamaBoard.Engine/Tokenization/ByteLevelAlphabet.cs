@@ -37,13 +37,22 @@ internal static class ByteLevelAlphabet
     /// <summary>Maps the UTF-8 bytes of <paramref name="text"/> to alphabet characters.</summary>
     public static string Encode(string text)
     {
-        int count = Encoding.UTF8.GetByteCount(text);
-        var bytes = new byte[count];
-        Encoding.UTF8.GetBytes(text, bytes);
-        return string.Create(count, bytes, static (span, b) =>
+        int ascii = 0;
+        while (ascii < text.Length && text[ascii] < 0x80) ascii++;
+        if (ascii == text.Length)
         {
-            for (int i = 0; i < span.Length; i++) span[i] = ByteToChar[b[i]];
-        });
+            // One byte per character: map in place (the common case for code and English).
+            return string.Create(text.Length, text, static (span, t) =>
+            {
+                for (int i = 0; i < span.Length; i++) span[i] = ByteToChar[t[i]];
+            });
+        }
+        int count = Encoding.UTF8.GetByteCount(text);
+        Span<byte> bytes = count <= 512 ? stackalloc byte[count] : new byte[count];
+        Encoding.UTF8.GetBytes(text, bytes);
+        Span<char> chars = count <= 512 ? stackalloc char[count] : new char[count];
+        for (int i = 0; i < count; i++) chars[i] = ByteToChar[bytes[i]];
+        return new string(chars);
     }
 
     /// <summary>

@@ -137,6 +137,8 @@ public sealed class HfTokenizer
 
     internal StreamingProfile Streaming { get; }
 
+    internal BpeModel Model => model;
+
     /// <summary>The id of a token (added tokens first, then the model vocabulary), or null.</summary>
     public int? TokenToId(string token)
     {

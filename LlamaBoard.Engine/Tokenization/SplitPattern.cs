@@ -61,12 +61,12 @@ internal sealed class SplitPattern
         }
         else if (!HasSurrogates(text))
         {
-            for (var m = regex!.Match(text); m.Success; m = m.NextMatch()) Add(m.Index, m.Index + m.Length);
+            foreach (var m in regex!.EnumerateMatches(text)) Add(m.Index, m.Index + m.Length);
         }
         else
         {
             var (shadow, toOriginal) = Shadow(text);
-            for (var m = regex!.Match(shadow); m.Success; m = m.NextMatch())
+            foreach (var m in regex!.EnumerateMatches(shadow))
                 Add(toOriginal[m.Index], toOriginal[m.Index + m.Length]);
         }
         if (previous < text.Length) result.Add((previous, text.Length, false));
