@@ -112,10 +112,18 @@ public sealed class HfTokenizer
     /// <summary>One more than the largest id of the vocabulary and added tokens (HF's len(tokenizer) when ids are contiguous).</summary>
     public int VocabSize => idToToken.Length;
 
+    /// <summary>The beginning-of-sequence token named by the config (null for Qwen).</summary>
     public string? BosToken { get; }
+
+    /// <summary>The end-of-sequence token named by the config (e.g. &lt;|im_end|&gt; for Qwen3 chat models).</summary>
     public string? EosToken { get; }
+
+    /// <summary>The padding token named by the config, or null (then callers pick one, e.g. the EOS token).</summary>
     public string? PadToken { get; }
+
+    /// <summary>The unknown token (config, else the BPE model's unk_token), or null for byte-level models.</summary>
     public string? UnkToken { get; }
+
     public int? BosTokenId { get; }
     public int? EosTokenId { get; }
     public int? PadTokenId { get; }
