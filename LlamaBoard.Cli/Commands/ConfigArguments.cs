@@ -69,12 +69,21 @@ internal sealed class ConfigArguments
         return loaded.Options;
     }
 
-    /// <summary>A one-line summary: stage, method, model, datasets, output.</summary>
+    /// <summary>A one-line summary: stage, method, model, adapters, datasets, output or export folder (the ones set).</summary>
     public static string Describe(LlamaBoardOptions options)
     {
-        string Show(string key) => OptionRegistry.Get(key).ShowValue(options);
-        return $"stage {Show("stage")}, finetuning {Show("finetuning_type")}, model {Show("model_name_or_path")}, " +
-               $"dataset {Show("dataset")}, output {Show("output_dir")}";
+        var parts = new List<string>();
+        foreach (var (label, key) in new[]
+                 {
+                     ("stage", "stage"), ("finetuning", "finetuning_type"), ("model", "model_name_or_path"),
+                     ("adapter", "adapter_name_or_path"), ("dataset", "dataset"), ("output", "output_dir"), ("export to", "export_dir"),
+                 })
+        {
+            var optionKey = OptionRegistry.Get(key);
+            if (optionKey.GetValue(options) is not null)
+                parts.Add($"{label} {optionKey.ShowValue(options)}");
+        }
+        return string.Join(", ", parts);
     }
 
     /// <summary>Says that the engine part behind a command does not exist yet, and returns <see cref="ExitCodes.NotBuilt"/>.</summary>

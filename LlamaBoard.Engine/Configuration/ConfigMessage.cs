@@ -32,15 +32,15 @@ public sealed record ConfigMessage(MessageSeverity Severity, string Key, string 
 }
 
 /// <summary>All messages about one configuration, errors and warnings together (every problem, not only the first).</summary>
-public sealed class ValidationResult
+public sealed class ValidationReport
 {
     readonly List<ConfigMessage> messages = [];
 
     /// <summary>An empty result.</summary>
-    public ValidationResult() { }
+    public ValidationReport() { }
 
     /// <summary>A result holding <paramref name="messages"/>.</summary>
-    public ValidationResult(IEnumerable<ConfigMessage> messages) => this.messages.AddRange(messages);
+    public ValidationReport(IEnumerable<ConfigMessage> messages) => this.messages.AddRange(messages);
 
     /// <summary>Every message in the order found.</summary>
     public IReadOnlyList<ConfigMessage> Messages => messages;

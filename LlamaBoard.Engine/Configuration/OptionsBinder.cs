@@ -7,9 +7,10 @@ namespace LlamaBoard.Engine.Configuration;
 /// </summary>
 internal static class OptionsBinder
 {
-    public static void Apply(LlamaBoardOptions options, IEnumerable<OptionsLoader.Entry> entries, ValidationResult result)
+    /// <summary>Binds every entry; returns where each key's final value came from.</summary>
+    public static Dictionary<string, string> Apply(LlamaBoardOptions options, IEnumerable<OptionsLoader.Entry> entries, ValidationReport result)
     {
-        var ignoredSources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value, source) in entries)
         {
             string keyName = name;
@@ -38,14 +39,14 @@ internal static class OptionsBinder
             key.SetValue(options, parsed.Value);
             if (parsed.Warning is { } warning)
                 result.Add(ConfigMessage.Warning(key.Name, warning, source));
-            if (key.Support == OptionSupport.Ignored)
-                ignoredSources[key.Name] = source;
+            sources[key.Name] = source;
         }
 
         // Reported once, on the final value, so an override back to the default silences the warning.
-        foreach (var key in OptionRegistry.Keys.Where(k => k.Support == OptionSupport.Ignored && ignoredSources.ContainsKey(k.Name)))
+        foreach (var key in OptionRegistry.Keys.Where(k => k.Support == OptionSupport.Ignored && sources.ContainsKey(k.Name)))
             if (!key.IsDefault(options))
-                result.Add(IgnoredWarning(key, options, ignoredSources[key.Name]));
+                result.Add(IgnoredWarning(key, options, sources[key.Name]));
+        return sources;
     }
 
     /// <summary>The warning for an ignored key that is set: its value and why LlamaBoard ignores it.</summary>

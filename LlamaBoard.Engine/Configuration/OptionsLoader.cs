@@ -7,7 +7,12 @@ namespace LlamaBoard.Engine.Configuration;
 /// <summary>Options read from a configuration, with every message found while reading (unknown keys, bad values, ignored keys).</summary>
 /// <param name="Options">The options; keys with bad values keep their defaults.</param>
 /// <param name="Result">Errors and warnings found while reading (validation adds its own with <see cref="OptionsValidator"/>).</param>
-public sealed record OptionsLoadResult(LlamaBoardOptions Options, ValidationResult Result);
+/// <param name="Sources">For each key that was set, where its final value came from ("file.yaml:7", "command line").</param>
+public sealed record OptionsLoadResult(LlamaBoardOptions Options, ValidationReport Result, IReadOnlyDictionary<string, string> Sources)
+{
+    /// <summary>True when the file itself could not be read (missing, not YAML/JSON, not a mapping).</summary>
+    public bool FileUnreadable => Result.Errors.Any(m => m.Key.Length == 0);
+}
 
 /// <summary>
 /// Reads options from LLaMA-Factory-style YAML or JSON files and <c>key=value</c> overrides (which win, as with
@@ -25,9 +30,9 @@ public static class OptionsLoader
         if (!File.Exists(path))
         {
             var options = new LlamaBoardOptions();
-            var result = new ValidationResult();
+            var result = new ValidationReport();
             result.Add(ConfigMessage.Error("", $"config file '{path}' does not exist", path));
-            return new OptionsLoadResult(options, result);
+            return new OptionsLoadResult(options, result, new Dictionary<string, string>());
         }
         string text = File.ReadAllText(path);
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
@@ -38,7 +43,7 @@ public static class OptionsLoader
     /// <summary>Reads YAML text (a mapping of keys to values); <paramref name="source"/> names it in messages.</summary>
     public static OptionsLoadResult LoadYaml(string yaml, string source = "yaml", IEnumerable<string>? overrides = null)
     {
-        var result = new ValidationResult();
+        var result = new ValidationReport();
         var entries = ReadYaml(yaml, source, result);
         return Bind(entries, overrides, result);
     }
@@ -46,34 +51,34 @@ public static class OptionsLoader
     /// <summary>Reads JSON text (an object of keys to values); <paramref name="source"/> names it in messages.</summary>
     public static OptionsLoadResult LoadJson(string json, string source = "json", IEnumerable<string>? overrides = null)
     {
-        var result = new ValidationResult();
+        var result = new ValidationReport();
         var entries = ReadJson(json, source, result);
         return Bind(entries, overrides, result);
     }
 
     /// <summary>Options from <c>key=value</c> arguments alone, on top of the defaults.</summary>
-    public static OptionsLoadResult FromOverrides(IEnumerable<string> overrides) => Bind([], overrides, new ValidationResult());
+    public static OptionsLoadResult FromOverrides(IEnumerable<string> overrides) => Bind([], overrides, new ValidationReport());
 
     /// <summary>Applies <c>key=value</c> arguments to existing options (for example the board's form state).</summary>
-    public static ValidationResult ApplyOverrides(LlamaBoardOptions options, IEnumerable<string> overrides)
+    public static ValidationReport ApplyOverrides(LlamaBoardOptions options, IEnumerable<string> overrides)
     {
-        var result = new ValidationResult();
+        var result = new ValidationReport();
         OptionsBinder.Apply(options, ReadOverrides(overrides, result), result);
         return result;
     }
 
-    static OptionsLoadResult Bind(List<Entry> entries, IEnumerable<string>? overrides, ValidationResult result)
+    static OptionsLoadResult Bind(List<Entry> entries, IEnumerable<string>? overrides, ValidationReport result)
     {
         entries.AddRange(ReadOverrides(overrides ?? [], result));
         var options = new LlamaBoardOptions();
-        OptionsBinder.Apply(options, entries, result);
-        return new OptionsLoadResult(options, result);
+        var sources = OptionsBinder.Apply(options, entries, result);
+        return new OptionsLoadResult(options, result, sources);
     }
 
     /// <summary>One key and its raw value, with where it came from.</summary>
     internal readonly record struct Entry(string Key, ConfigNode Value, string Source);
 
-    static List<Entry> ReadYaml(string yaml, string source, ValidationResult result)
+    static List<Entry> ReadYaml(string yaml, string source, ValidationReport result)
     {
         var entries = new List<Entry>();
         var stream = new YamlStream();
@@ -123,7 +128,7 @@ public static class OptionsLoader
         };
     }
 
-    static List<Entry> ReadJson(string json, string source, ValidationResult result)
+    static List<Entry> ReadJson(string json, string source, ValidationReport result)
     {
         var entries = new List<Entry>();
         JsonDocument document;
@@ -164,7 +169,7 @@ public static class OptionsLoader
         _ => new ConfigScalar(element.GetRawText()), // numbers, true, false
     };
 
-    static List<Entry> ReadOverrides(IEnumerable<string> overrides, ValidationResult result)
+    static List<Entry> ReadOverrides(IEnumerable<string> overrides, ValidationReport result)
     {
         var entries = new List<Entry>();
         foreach (string argument in overrides)

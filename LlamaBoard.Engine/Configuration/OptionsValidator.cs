@@ -36,10 +36,10 @@ public interface IOptionsCheck
 public static partial class OptionsValidator
 {
     /// <summary>Validates <paramref name="options"/> for <paramref name="purpose"/>.</summary>
-    public static ValidationResult Validate(LlamaBoardOptions options, OptionsPurpose purpose = OptionsPurpose.Any,
+    public static ValidationReport Validate(LlamaBoardOptions options, OptionsPurpose purpose = OptionsPurpose.Any,
                                             IEnumerable<IOptionsCheck>? checks = null)
     {
-        var result = new ValidationResult();
+        var result = new ValidationReport();
         foreach (var key in OptionRegistry.Keys)
             foreach (var constraint in key.Constraints)
                 if (ToNumber(key.GetValue(options)) is { } number && !constraint.Allows(number))
@@ -51,11 +51,16 @@ public static partial class OptionsValidator
         return result;
     }
 
-    /// <summary>Reading and validating together: the load messages followed by the validation messages.</summary>
-    public static ValidationResult Validate(OptionsLoadResult loaded, OptionsPurpose purpose, IEnumerable<IOptionsCheck>? checks = null)
+    /// <summary>
+    /// Reading and validating together: the load messages, then the validation messages, each pointing at the line
+    /// (or the command line) that set its key. A file that could not be read is not validated further.
+    /// </summary>
+    public static ValidationReport Validate(OptionsLoadResult loaded, OptionsPurpose purpose, IEnumerable<IOptionsCheck>? checks = null)
     {
-        var result = new ValidationResult(loaded.Result.Messages);
-        result.AddRange(Validate(loaded.Options, purpose, checks).Messages);
+        var result = new ValidationReport(loaded.Result.Messages);
+        if (loaded.FileUnreadable) return result;
+        result.AddRange(Validate(loaded.Options, purpose, checks).Messages.Select(m =>
+            m.Source is null && loaded.Sources.TryGetValue(m.Key, out string? source) ? m with { Source = source } : m));
         return result;
     }
 
