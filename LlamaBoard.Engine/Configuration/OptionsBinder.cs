@@ -11,8 +11,11 @@ internal static class OptionsBinder
     public static Dictionary<string, string> Apply(LlamaBoardOptions options, IEnumerable<OptionsLoader.Entry> entries, ValidationReport result)
     {
         var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lastSet = new Dictionary<string, int>(StringComparer.Ordinal);
+        int index = 0;
         foreach (var (name, value, source) in entries)
         {
+            index++;
             string keyName = name;
             if (OptionRegistry.RenamedKeys.TryGetValue(name, out string? renamed))
             {
@@ -40,10 +43,12 @@ internal static class OptionsBinder
             if (parsed.Warning is { } warning)
                 result.Add(ConfigMessage.Warning(key.Name, warning, source));
             sources[key.Name] = source;
+            lastSet[key.Name] = index;
         }
 
         // Reported once, on the final value, so an override back to the default silences the warning.
-        foreach (var key in OptionRegistry.Keys.Where(k => k.Support == OptionSupport.Ignored && sources.ContainsKey(k.Name)))
+        var ignored = OptionRegistry.Keys.Where(k => k.Support == OptionSupport.Ignored && lastSet.ContainsKey(k.Name));
+        foreach (var key in ignored.OrderBy(k => lastSet[k.Name]))
             if (!key.IsDefault(options))
                 result.Add(IgnoredWarning(key, options, sources[key.Name]));
         return sources;

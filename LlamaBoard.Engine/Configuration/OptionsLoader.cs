@@ -198,7 +198,7 @@ public static class OptionsLoader
     {
         if (value.Length >= 2 && (value[0] == '"' && value[^1] == '"' || value[0] == '\'' && value[^1] == '\''))
             return new ConfigScalar(value[1..^1], Quoted: true);
-        if (value.StartsWith('[') && value.EndsWith(']'))
+        if (value.StartsWith('['))
         {
             try
             {

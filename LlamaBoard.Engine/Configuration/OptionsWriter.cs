@@ -29,8 +29,7 @@ public static class OptionsWriter
         var text = new StringBuilder();
         foreach (var section in Enum.GetValues<OptionSection>())
         {
-            var keys = OptionRegistry.Keys.Where(k => k.Section == section && Writes(k, options, mode))
-                .OrderBy(k => Rank(k.Name)).ToList(); // stable: unranked keys keep registry order
+            var keys = Ordered(options, mode).Where(k => k.Section == section).ToList();
             if (keys.Count == 0) continue;
             if (text.Length > 0) text.Append('\n');
             text.Append("### ").Append(SectionName(section)).Append('\n');
@@ -56,8 +55,11 @@ public static class OptionsWriter
 
     /// <summary>The changed keys as <c>key=value</c> arguments, e.g. for a command-line preview.</summary>
     public static IReadOnlyList<string> ToOverrides(LlamaBoardOptions options) =>
-        OptionRegistry.Keys.Where(k => Writes(k, options, OptionsWriteMode.ChangedOnly))
-            .Select(k => $"{k.Name}={Render(Node(k, options), inFlow: false)}").ToList();
+        Ordered(options, OptionsWriteMode.ChangedOnly).Select(k => $"{k.Name}={Render(Node(k, options), inFlow: false)}").ToList();
+
+    /// <summary>The keys to write, by section, then in LLaMA-Factory's usual order, then in registry order.</summary>
+    static IEnumerable<OptionKey> Ordered(LlamaBoardOptions options, OptionsWriteMode mode) =>
+        OptionRegistry.Keys.Where(k => Writes(k, options, mode)).OrderBy(k => k.Section).ThenBy(k => Rank(k.Name));
 
     /// <summary>
     /// The order LLaMA-Factory's example files use for the common keys of each section, so saved files read like
