@@ -1,5 +1,4 @@
 using LlamaBoard.Web.Components;
-using Microsoft.AspNetCore.Hosting.StaticWebAssets;
 
 namespace LlamaBoard.Web;
 
@@ -19,10 +18,6 @@ public static class BoardHost
             ApplicationName = typeof(BoardHost).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        // Development already serves wwwroot from the build's runtime manifest; do the same elsewhere so that a build
-        // (not a publish) hosted by `llamaboard webui` has its styles and scripts. Without a manifest this does nothing.
-        if (!builder.Environment.IsDevelopment())
-            StaticWebAssetsLoader.UseStaticWebAssets(builder.Environment, builder.Configuration);
         builder.AddLlamaBoard();
 
         var app = builder.Build();
