@@ -40,7 +40,7 @@ internal static class TrainCommand
     {
         // An unbounded channel keeps events in order and never blocks the training thread on the display.
         var events = Channel.CreateUnbounded<TrainingEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var display = new TrainingDisplay(console, $"{ConfigArguments.Describe(options)}", options.Training.LoggingSteps);
+        var display = new TrainingDisplay(console, "training (Ctrl+C stops after the current step)", options.Training.LoggingSteps);
         using var stop = new StopSignal(() => events.Writer.TryWrite(
             new TrainingLog(TrainingLogLevel.Warning, "stopping after the current step; press Ctrl+C again to quit at once")));
         using var subscription = interrupts.Subscribe(stop.OnInterrupt);
