@@ -14,7 +14,8 @@ internal sealed class ConfigArguments
 {
     public Argument<string> Config { get; } = new("config")
     {
-        Description = "A LLaMA-Factory-style YAML file (or JSON), e.g. examples/train_lora/demo_lora_sft.yaml.",
+        Description = "A LLaMA-Factory-style YAML file (or JSON), e.g. examples/train_lora/demo_lora_sft.yaml; " +
+                      "or, without a file, the first key=value setting.",
     };
 
     public Argument<string[]> Overrides { get; } = new("overrides")
@@ -45,7 +46,11 @@ internal sealed class ConfigArguments
                                    IAnsiConsole output, IAnsiConsole errors, out int exitCode)
     {
         string path = parseResult.GetValue(Config)!;
-        var loaded = OptionsLoader.LoadFile(path, parseResult.GetValue(Overrides) ?? []);
+        string[] overrides = parseResult.GetValue(Overrides) ?? [];
+        // `llamaboard train key=value ...` (as the board's command preview writes it) needs no file.
+        bool fileless = path.Contains('=', StringComparison.Ordinal) && !File.Exists(path);
+        var loaded = fileless ? OptionsLoader.FromOverrides([path, .. overrides]) : OptionsLoader.LoadFile(path, overrides);
+        if (fileless) path = "the command line";
         var result = OptionsValidator.Validate(loaded, purpose, services.Checks);
         MessagePrinter.Print(errors, result);
 

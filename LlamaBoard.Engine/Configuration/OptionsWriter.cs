@@ -57,6 +57,19 @@ public static class OptionsWriter
     public static IReadOnlyList<string> ToOverrides(LlamaBoardOptions options) =>
         Ordered(options, OptionsWriteMode.ChangedOnly).Select(k => $"{k.Name}={Render(Node(k, options), inFlow: false)}").ToList();
 
+    /// <summary>
+    /// A shell command that runs these options without a file, e.g.
+    /// <c>llamaboard train model_name_or_path=models/demo stage=sft ...</c> (the board's command preview).
+    /// Arguments are quoted for POSIX shells where needed.
+    /// </summary>
+    public static string ToCommandLine(string command, LlamaBoardOptions options) =>
+        string.Join(' ', new[] { "llamaboard", command }.Concat(ToOverrides(options).Select(ShellQuote)));
+
+    static string ShellQuote(string argument) =>
+        argument.All(c => char.IsAsciiLetterOrDigit(c) || "_-=.,/:+@%".Contains(c, StringComparison.Ordinal))
+            ? argument
+            : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     /// <summary>The keys to write, by section, then in LLaMA-Factory's usual order, then in registry order.</summary>
     static IEnumerable<OptionKey> Ordered(LlamaBoardOptions options, OptionsWriteMode mode) =>
         OptionRegistry.Keys.Where(k => Writes(k, options, mode)).OrderBy(k => k.Section).ThenBy(k => Rank(k.Name));

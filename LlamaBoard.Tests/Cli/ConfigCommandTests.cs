@@ -31,6 +31,17 @@ public class ConfigCommandTests
     }
 
     [Fact]
+    public void Train_runs_from_key_value_settings_alone()
+    {
+        var options = LlamaBoard.Engine.Configuration.OptionsLoader.LoadFile(Example("train_lora/demo_lora_sft.yaml")).Options;
+        string[] preview = [.. LlamaBoard.Engine.Configuration.OptionsWriter.ToOverrides(options)];
+        var (code, output, error) = Run(["train", .. preview, "--check"]);
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal("", error);
+        Assert.StartsWith("the command line is valid (0 warnings): stage sft, finetuning lora, model models/demo", output);
+    }
+
+    [Fact]
     public void Bad_values_exit_with_bad_configuration_and_exact_messages()
     {
         string path = Example("train_lora/demo_lora_sft.yaml");

@@ -137,6 +137,14 @@ public class OptionsWriterTests
     }
 
     [Fact]
+    public void Command_line_preview_quotes_for_the_shell()
+    {
+        var options = OptionsLoader.FromOverrides(["model_name_or_path=models/demo", "dataset=a,b", "default_system=It's: fine"]).Options;
+        Assert.Equal("llamaboard train model_name_or_path=models/demo dataset=a,b 'default_system=\"It'\\''s: fine\"'",
+            OptionsWriter.ToCommandLine("train", options));
+    }
+
+    [Fact]
     public void Save_writes_the_file_atomically()
     {
         using var folder = new TempFolder();
