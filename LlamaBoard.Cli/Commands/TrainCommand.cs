@@ -57,7 +57,7 @@ internal static class TrainCommand
         {
             // The runner threw instead of returning Stopped; still a requested stop.
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             failure = e;
         }

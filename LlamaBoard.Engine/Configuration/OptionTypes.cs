@@ -129,8 +129,10 @@ public sealed class IntType : OptionType
         if (int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
             return new ParsedValue(value);
         // YAML writers sometimes emit whole numbers as 8.0; accept those but nothing fractional.
-        if (TryParseDouble(text, out double number) && number == Math.Floor(number) && Math.Abs(number) <= int.MaxValue)
-            return new ParsedValue((int)number);
+        if (TryParseDouble(text, out double number) && number == Math.Floor(number))
+            return Math.Abs(number) <= int.MaxValue
+                ? new ParsedValue((int)number)
+                : ParsedValue.Fail($"'{text}' is too large; the largest allowed is {int.MaxValue}");
         return ParsedValue.Fail($"'{text}' is not an integer");
     }
 

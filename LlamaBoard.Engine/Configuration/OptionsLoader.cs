@@ -34,7 +34,17 @@ public static class OptionsLoader
             result.Add(ConfigMessage.Error("", $"config file '{path}' does not exist", path));
             return new OptionsLoadResult(options, result, new Dictionary<string, string>());
         }
-        string text = File.ReadAllText(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var result = new ValidationReport();
+            result.Add(ConfigMessage.Error("", $"config file '{path}' cannot be read: {e.Message}", path));
+            return new OptionsLoadResult(new LlamaBoardOptions(), result, new Dictionary<string, string>());
+        }
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
             ? LoadJson(text, path, overrides)
             : LoadYaml(text, path, overrides);
@@ -152,7 +162,7 @@ public static class OptionsLoader
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (!seen.Add(property.Name))
-                    result.Add(ConfigMessage.Error(property.Name, "is set twice; keep one", source));
+                    result.Add(ConfigMessage.Error(property.Name, "set twice; keep one", source));
                 entries.Add(new Entry(property.Name, FromJson(property.Value), source));
             }
         }

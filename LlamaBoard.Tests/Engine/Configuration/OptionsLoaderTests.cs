@@ -62,6 +62,7 @@ public class OptionsLoaderTests
         var loaded = OptionsLoader.LoadYaml("""
             stage: sftt
             lora_rank: eight
+            max_samples: 3000000000
             lora_dropout: 0.1.2
             do_train: maybe
             cutoff_len: null
@@ -73,6 +74,7 @@ public class OptionsLoaderTests
         [
             "stage: 'sftt' is not allowed; allowed values: pt, sft, rm, ppo, dpo, kto (did you mean 'sft'?)",
             "lora_rank: 'eight' is not an integer",
+            "max_samples: '3000000000' is too large; the largest allowed is 2147483647",
             "lora_dropout: '0.1.2' is not a number",
             "do_train: 'maybe' is not true or false",
             "cutoff_len: null is not allowed; expected an integer",
@@ -194,7 +196,7 @@ public class OptionsLoaderTests
         using var folder = new TempFolder();
         string path = folder.File("cfg.json", """{"lora_rank": 4, "lora_rank": 5}""");
         var loaded = OptionsLoader.LoadFile(path);
-        Assert.Equal(["lora_rank: is set twice; keep one"], Texts(loaded.Result));
+        Assert.Equal(["lora_rank: set twice; keep one"], Texts(loaded.Result));
         Assert.Equal(5, loaded.Options.Finetuning.Lora.Rank);
     }
 
@@ -215,6 +217,11 @@ public class OptionsLoaderTests
 
         var list = OptionsLoader.LoadYaml("- a\n- b\n", "list.yaml");
         Assert.Equal(["must hold key: value lines at the top level"], Texts(list.Result));
+
+        using var folder = new TempFolder();
+        string unreadable = Path.Combine(folder.Path, "folder.yaml");
+        Directory.CreateDirectory(unreadable);
+        Assert.Equal($"config file '{unreadable}' does not exist", Assert.Single(OptionsLoader.LoadFile(unreadable).Result.Messages).Text);
 
         Assert.True(OptionsLoader.LoadYaml("").Result.IsValid);
         Assert.True(OptionsLoader.LoadYaml("# only a comment\n").Result.IsValid);
