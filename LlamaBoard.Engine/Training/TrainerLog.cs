@@ -29,36 +29,50 @@ public sealed class TrainerLog
         textPath = Path.Combine(outputDir, TextFileName);
     }
 
-    /// <summary>Appends the record for <paramref name="evt"/> (step and eval metrics; text for the rest).</summary>
-    public void Write(TrainingEvent evt)
+    /// <summary>
+    /// Appends the record for <paramref name="evt"/>: logged steps and evaluations go to both files, everything
+    /// else to running_log.txt. Steps are written to trainer_log.jsonl only every <paramref name="loggingSteps"/>
+    /// (and at the last step), as LLaMA-Factory does.
+    /// </summary>
+    public void Write(TrainingEvent evt, int loggingSteps = 1)
     {
         switch (evt)
         {
-            case StepMetrics step:
+            case StepCompleted step:
+                if (step.Step % Math.Max(1, loggingSteps) != 0 && step.Step != step.TotalSteps) break;
                 AppendMetrics(ToJson(step));
                 AppendText(FormattableString.Invariant(
                     $"{{'loss': {step.Loss:0.0000}, 'learning_rate': {step.LearningRate:0.0000e+00}, 'epoch': {step.Epoch:0.00}, 'throughput': {step.TokensPerSecond:0.00}}}"));
                 break;
-            case EvalMetrics eval:
-                AppendMetrics(ToJson(eval));
-                AppendText(FormattableString.Invariant($"{{'eval_loss': {eval.EvalLoss:0.0000}, 'epoch': {eval.Epoch:0.00}}}"));
+            case EvaluationCompleted eval:
+                AppendMetrics(ToJson(eval, lastTotalSteps));
+                AppendText(FormattableString.Invariant($"{{'eval_loss': {eval.EvalLoss:0.0000}}}"));
                 break;
-            case StateChanged state:
-                AppendText(state.Message is null ? $"[{state.State}]" : $"[{state.State}] {state.Message}");
+            case TrainingStarted started:
+                lastTotalSteps = started.TotalSteps;
+                AppendText(FormattableString.Invariant(
+                    $"Training {started.Stage} on {started.Device}: {started.TotalSteps} steps, {started.TrainableParameters:N0} trainable of {started.TotalParameters:N0} parameters"));
                 break;
             case CheckpointSaved checkpoint:
                 AppendText($"Saving model checkpoint to {checkpoint.Path}");
                 break;
-            case LogLine line:
-                AppendText(line.IsWarning ? "WARNING " + line.Text : line.Text);
+            case TrainingLog line:
+                AppendText(line.Level == TrainingLogLevel.Warning ? "WARNING " + line.Message : line.Message);
+                break;
+            case TrainingFinished finished:
+                AppendText($"Training {finished.Outcome.ToString().ToLowerInvariant()} at step {finished.Step} after {FormatDuration(finished.Elapsed)}");
                 break;
         }
     }
 
+    int lastTotalSteps;
+
     /// <summary>LLaMA-Factory's trainer_log.jsonl record for a training step.</summary>
-    public static JsonObject ToJson(StepMetrics step)
+    public static JsonObject ToJson(StepCompleted step)
     {
-        var json = Progress(step.Step, step.TotalSteps, step.Elapsed, step.Remaining);
+        var remaining = step.Remaining ?? (step.Step == 0 ? TimeSpan.Zero
+            : TimeSpan.FromSeconds(step.Elapsed.TotalSeconds / step.Step * (step.TotalSteps - step.Step)));
+        var json = Progress(step.Step, step.TotalSteps, step.Elapsed, remaining);
         json["loss"] = Math.Round(step.Loss, 4);
         json["lr"] = step.LearningRate;
         json["epoch"] = Math.Round(step.Epoch, 4);
@@ -72,15 +86,13 @@ public sealed class TrainerLog
     }
 
     /// <summary>LLaMA-Factory's trainer_log.jsonl record for an evaluation.</summary>
-    public static JsonObject ToJson(EvalMetrics eval)
+    public static JsonObject ToJson(EvaluationCompleted eval, int totalSteps)
     {
-        var json = Progress(eval.Step, eval.TotalSteps, TimeSpan.Zero, TimeSpan.Zero);
+        var json = Progress(eval.Step, totalSteps, TimeSpan.Zero, TimeSpan.Zero);
         json.Remove("elapsed_time");
         json.Remove("remaining_time");
         json["eval_loss"] = Math.Round(eval.EvalLoss, 4);
-        json["epoch"] = Math.Round(eval.Epoch, 4);
-        if (eval.Extra is not null)
-            foreach (var (key, value) in eval.Extra) json[key] = value;
+        foreach (var (key, value) in eval.Metrics) json[key] = value;
         return Order(json);
     }
 

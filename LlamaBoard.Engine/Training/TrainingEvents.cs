@@ -1,57 +1,64 @@
+using LlamaBoard.Engine.Configuration;
+
 namespace LlamaBoard.Engine.Training;
 
-/// <summary>Where a run is in its life.</summary>
-public enum RunState
-{
-    /// <summary>Loading tokenizer, data and model.</summary>
-    Preparing,
-    /// <summary>The training loop is running.</summary>
-    Running,
-    /// <summary>Writing a checkpoint or the final model.</summary>
-    Saving,
-    /// <summary>Finished all steps.</summary>
-    Completed,
-    /// <summary>Stopped on request at a step boundary, with a resumable checkpoint.</summary>
-    Aborted,
-    /// <summary>Stopped by an error.</summary>
-    Failed,
-}
-
 /// <summary>
-/// The small event stream a training run emits. The board (SignalR), the run history (SQLite), the CLI progress
-/// bar and the output folder's logs all consume the same records.
+/// Something that happened during a run. The command line draws its progress display from these, the board
+/// streams them to browsers and stores them, and trainer_log.jsonl records them with LLaMA-Factory's field names.
 /// </summary>
-public abstract record TrainingEvent
+public abstract record TrainingEvent;
+
+/// <summary>The run is set up and about to take its first step.</summary>
+/// <param name="Stage">The training stage.</param>
+/// <param name="TotalSteps">Optimizer steps the run will take.</param>
+/// <param name="Epochs">Passes over the data those steps amount to.</param>
+/// <param name="TrainableParameters">Parameters that receive gradients.</param>
+/// <param name="TotalParameters">All parameters of the model (adapters included).</param>
+/// <param name="Device">The device, as TorchSharp names it ("cpu", "cuda:0").</param>
+/// <param name="OutputDir">Where the run writes.</param>
+/// <param name="StartStep">0 for a fresh run; the checkpoint's step when resuming.</param>
+public sealed record TrainingStarted(TrainingStage Stage, int TotalSteps, double Epochs, long TrainableParameters, long TotalParameters,
+                                     string Device, string OutputDir, int StartStep = 0) : TrainingEvent;
+
+/// <summary>One optimizer step finished.</summary>
+/// <param name="Step">1-based step number (LLaMA-Factory's current_steps).</param>
+/// <param name="TotalSteps">Steps of the whole run (total_steps).</param>
+/// <param name="Epoch">Fractional epoch reached.</param>
+/// <param name="Loss">Training loss of this step (averaged over its accumulation passes).</param>
+/// <param name="LearningRate">Learning rate used for this step.</param>
+/// <param name="GradNorm">Global gradient norm before clipping; null when not computed.</param>
+/// <param name="TokensPerSecond">Throughput over recent steps (throughput).</param>
+/// <param name="TotalTokens">Tokens seen so far (total_tokens).</param>
+/// <param name="MemoryBytes">Memory in use: the GPU's when training on one, else the process's resident memory; null if unknown.</param>
+/// <param name="Elapsed">Time since the run started.</param>
+/// <param name="Remaining">Estimated time to the end; null lets the display estimate it from the pace so far.</param>
+public sealed record StepCompleted(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double? GradNorm,
+                                   double TokensPerSecond, long TotalTokens, long? MemoryBytes, TimeSpan Elapsed,
+                                   TimeSpan? Remaining = null) : TrainingEvent;
+
+/// <summary>An evaluation finished.</summary>
+/// <param name="Step">The step it ran after.</param>
+/// <param name="EvalLoss">Loss on the evaluation data.</param>
+/// <param name="Metrics">Further metrics by name (accuracy, bleu-4, rouge-l, …); may be empty.</param>
+public sealed record EvaluationCompleted(int Step, double EvalLoss, IReadOnlyDictionary<string, double> Metrics) : TrainingEvent;
+
+/// <summary>A checkpoint was written.</summary>
+/// <param name="Step">The step it holds.</param>
+/// <param name="Path">Its folder.</param>
+public sealed record CheckpointSaved(int Step, string Path) : TrainingEvent;
+
+/// <summary>Importance of a <see cref="TrainingLog"/> line.</summary>
+public enum TrainingLogLevel
 {
-    /// <summary>When the event happened.</summary>
-    public DateTimeOffset Time { get; init; } = DateTimeOffset.UtcNow;
+    Info,
+    Warning,
 }
 
-/// <summary>Metrics of one logged optimizer step (every <c>logging_steps</c>).</summary>
-/// <param name="Step">Optimizer steps done (1-based, as HF's global_step).</param>
-/// <param name="TotalSteps">Steps the run will take.</param>
-/// <param name="Loss">Mean training loss per target token over the steps since the last log.</param>
-/// <param name="LearningRate">Learning rate of the first parameter group at this step.</param>
-/// <param name="GradNorm">Global gradient norm before clipping, or null when not computed.</param>
-/// <param name="Epoch">Fractional epoch, for example 1.25.</param>
-/// <param name="TokensPerSecond">Non-padding tokens per second since the run (or resume) began.</param>
-/// <param name="TotalTokens">Non-padding input tokens seen so far.</param>
-/// <param name="Elapsed">Wall time since the run (or resume) began.</param>
-/// <param name="Remaining">Estimated time to the last step.</param>
-/// <param name="ResidentBytes">Process resident memory.</param>
-/// <param name="DeviceBytes">GPU memory in use (NVML), or null on CPU.</param>
-public sealed record StepMetrics(
-    long Step, long TotalSteps, double Loss, double LearningRate, double? GradNorm, double Epoch,
-    double TokensPerSecond, long TotalTokens, TimeSpan Elapsed, TimeSpan Remaining, long ResidentBytes, long? DeviceBytes) : TrainingEvent;
+/// <summary>A line for the run's log (running_log.txt and the display).</summary>
+public sealed record TrainingLog(TrainingLogLevel Level, string Message) : TrainingEvent;
 
-/// <summary>An evaluation on the validation split.</summary>
-public sealed record EvalMetrics(long Step, long TotalSteps, double EvalLoss, double Epoch, IReadOnlyDictionary<string, double>? Extra = null) : TrainingEvent;
-
-/// <summary>A change of <see cref="RunState"/>, with a human-readable note (the error for <see cref="RunState.Failed"/>).</summary>
-public sealed record StateChanged(RunState State, string? Message = null) : TrainingEvent;
-
-/// <summary>A checkpoint folder was written completely.</summary>
-public sealed record CheckpointSaved(long Step, string Path) : TrainingEvent;
-
-/// <summary>A line for the run's log (also written to running_log.txt).</summary>
-public sealed record LogLine(string Text, bool IsWarning = false) : TrainingEvent;
+/// <summary>The run ended (always the last event).</summary>
+/// <param name="Outcome">Completed or stopped.</param>
+/// <param name="Step">The last step that ran.</param>
+/// <param name="Elapsed">Wall time of the run.</param>
+public sealed record TrainingFinished(TrainingOutcome Outcome, int Step, TimeSpan Elapsed) : TrainingEvent;

@@ -22,9 +22,11 @@ public class TrainerLogTests
         try
         {
             var log = new TrainerLog(dir);
-            log.Write(new StepMetrics(10, 40, 1.234567, 5e-5, 0.5, 0.25, 1234.567, 5120, TimeSpan.FromSeconds(61), TimeSpan.FromSeconds(183), 1 << 30, null));
-            log.Write(new EvalMetrics(20, 40, 0.98766, 0.5));
-            log.Write(new LogLine("hello"));
+            log.Write(new TrainingStarted(LlamaBoard.Engine.Configuration.TrainingStage.Sft, 40, 1.0, 10, 100, "cpu", dir));
+            log.Write(new StepCompleted(10, 40, 0.25, 1.234567, 5e-5, 0.5, 1234.567, 5120, 1 << 30, TimeSpan.FromSeconds(61), TimeSpan.FromSeconds(183)));
+            log.Write(new StepCompleted(11, 40, 0.275, 1.2, 5e-5, 0.5, 1234.567, 5120, 1 << 30, TimeSpan.FromSeconds(62)), loggingSteps: 5);
+            log.Write(new EvaluationCompleted(20, 0.98766, new Dictionary<string, double>()));
+            log.Write(new TrainingLog(TrainingLogLevel.Info, "hello"));
 
             var lines = File.ReadAllLines(Path.Combine(dir, "trainer_log.jsonl"));
             Assert.Equal(2, lines.Length);
