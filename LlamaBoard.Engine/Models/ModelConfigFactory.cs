@@ -42,6 +42,10 @@ public static class ModelConfigFactory
         // Gemma 2/3 scale attention by query_pre_attn_scalar, which their released configs set to head_dim.
         if (family.ReadsQueryPreAttnScalar) json["query_pre_attn_scalar"] = headDim;
         if (family.Defaults.Any(d => d.Key == "max_window_layers")) json["max_window_layers"] = shape.Layers;
+        // Default special token ids of a large vocabulary (Phi-3's 32000) would point past a small one, and
+        // transformers rejects a padding_idx outside the embedding.
+        foreach (string key in new[] { "bos_token_id", "eos_token_id", "pad_token_id" })
+            if (json[key] is JsonValue id && id.TryGetValue<int>(out int value) && value >= shape.VocabSize) json[key] = null;
         foreach (var (key, value) in overrides ?? []) json[key] = value?.DeepClone();
         return json;
     }
