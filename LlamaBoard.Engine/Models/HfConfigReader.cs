@@ -176,7 +176,8 @@ public static class HfConfigReader
     /// <summary>Typed access to config keys, falling back to the family's transformers defaults; errors name the key.</summary>
     sealed class Reader(JsonObject root, ModelFamily? family, string source)
     {
-        public JsonNode? Node(string key) => root.TryGetPropertyValue(key, out var node) && node is not null ? node : family?.DefaultOf(key);
+        // A key written as null means None, as in transformers; only an absent key takes the class default.
+        public JsonNode? Node(string key) => root.TryGetPropertyValue(key, out var node) ? node : family?.DefaultOf(key);
 
         T? Value<T>(string key) where T : struct
         {
