@@ -30,6 +30,7 @@ public static class CliApp
         root.Subcommands.Add(EnvCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(InitModelCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
 
         try
         {

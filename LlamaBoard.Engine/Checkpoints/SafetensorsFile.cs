@@ -86,6 +86,7 @@ public sealed class SafetensorsFile : IDisposable
         long fileByte = Header.DataStart + info.Begin + elementOffset * size;
         using var flat = destination.view(-1);
         using var _ = no_grad();
+
         // A typed mapping can only address elements at multiples of their size; the writers we know align every
         // tensor, but the format does not require it, so unaligned tensors take the (slower) staged path.
         if (fileByte % size == 0)
@@ -103,7 +104,12 @@ public sealed class SafetensorsFile : IDisposable
             using var source = mapping.narrow(0, firstElement + done, n);
             using var target = flat.narrow(0, done, n);
             var (address, length) = AddressOf(source, n * size);
-            MappedPages.Prefetch(address, length);
+            MappedPages.Populate(address, length);
+            if (target.device_type == DeviceType.CPU)
+            {
+                var (targetAddress, targetLength) = AddressOf(target, n * target.element_size());
+                MappedPages.PopulateForWrite(targetAddress, targetLength);
+            }
             target.copy_(source);
             MappedPages.Release(address, length);
         }
@@ -127,7 +133,9 @@ public sealed class SafetensorsFile : IDisposable
 
     static unsafe (IntPtr Address, long Length) AddressOf(Tensor contiguousCpu, long length)
     {
-        fixed (byte* pointer = contiguousCpu.bytes)
+        // The first byte's address (Tensor.bytes would refuse tensors over 2 GiB, so take a one-element view).
+        using var first = contiguousCpu.view(-1).narrow(0, 0, 1);
+        fixed (byte* pointer = first.bytes)
             return ((IntPtr)pointer, length);
     }
 
@@ -139,6 +147,10 @@ public sealed class SafetensorsFile : IDisposable
             // Private (shared: false) = copy-on-write and opened read-only: works on read-only files and can
             // never write to the checkpoint.
             mapping = from_file(Path, shared: false, size: Header.FileLength / size, dtype: type).DetachFromDisposeScope();
+            // Read-ahead of the whole file into the page cache (not into this process), so a cold disk streams
+            // while the first tensors are converted.
+            var (address, length) = AddressOf(mapping, mapping.numel() * size);
+            MappedPages.Prefetch(address, length);
         }
         catch (ExternalException e)
         {

@@ -137,7 +137,7 @@ public sealed partial class DecoderModel : nn.Module<Tensor, Tensor>
             throw new ArgumentException("position_ids must have the shape of input_ids.", nameof(positionIds));
 
         var segments = SegmentsOf(attentionMask, cache, batch, length, past, inputIds.device);   // (B, past + T) or null
-        var positions = positionIds?.to_type(ScalarType.Int64) ?? (segments is null
+        var positions = positionIds?.to(ScalarType.Int64, inputIds.device) ?? (segments is null
             ? arange(past, past + length, dtype: ScalarType.Int64, device: inputIds.device).expand(batch, length)
             : DecoderContext.SegmentPositions(segments).narrow(1, past, length));                  // (B, T)
         var context = new DecoderContext(Config, positions, segments, past, cache, DType,

@@ -1,4 +1,5 @@
 using LlamaBoard.Engine.Models;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -165,5 +166,21 @@ public class DecoderModelApiTests
         var segments = tensor(new long[,] { { 0, 0, 1, 1, 1, 2, 2, 3 }, { 1, 1, 0, 0, 1, 2, 2, 0 } });
         var positions = DecoderContext.SegmentPositions(segments);
         Assert.Equal(new long[] { 0, 0, 0, 1, 2, 0, 1, 0, 0, 1, 0, 0, 2, 0, 1, 0 }, positions.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Moving_the_whole_model_to_another_dtype_keeps_names_and_matches_a_bf16_load()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModels.Create("gemma3_text");
+        var names = model.NamedParameters().Select(p => p.Name).ToList();
+        var ids = TinyModels.Ids(1, 6);
+        var fp32 = model.Forward(ids);
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(names, model.NamedParameters().Select(p => p.Name));
+        Assert.All(model.NamedParameters(), p => Assert.Equal(ScalarType.BFloat16, p.Parameter.dtype));
+        var bf16 = model.Forward(ids);
+        Assert.Equal(ScalarType.BFloat16, bf16.dtype);
+        TinyModels.Close(fp32, bf16, tolerance: 0.05, what: "bf16 vs fp32 logits");
     }
 }
