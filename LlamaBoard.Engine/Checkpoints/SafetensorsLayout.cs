@@ -36,7 +36,17 @@ public static partial class SafetensorsLayout
     /// </summary>
     public static IReadOnlyList<string> Save(string directory, IReadOnlyList<(string Name, Tensor Tensor)> tensors,
                                              long maxShardBytes = DefaultMaxShardBytes, ScalarType? dtype = null,
-                                             string baseName = DefaultBaseName)
+                                             string baseName = DefaultBaseName) =>
+        Save(directory, tensors.Select(t => PendingTensor.Of(t.Name, t.Tensor)).ToList(), maxShardBytes, dtype, baseName);
+
+    /// <summary>
+    /// Saves tensors produced on demand (see <see cref="PendingTensor"/>), plus <paramref name="companions"/>
+    /// (file name → text, such as config.json) renamed into place together with the weights, companions last.
+    /// </summary>
+    public static IReadOnlyList<string> Save(string directory, IReadOnlyList<PendingTensor> tensors,
+                                             long maxShardBytes = DefaultMaxShardBytes, ScalarType? dtype = null,
+                                             string baseName = DefaultBaseName,
+                                             IReadOnlyList<(string FileName, string Text)>? companions = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxShardBytes, 1);
         System.IO.Directory.CreateDirectory(directory);
@@ -60,13 +70,19 @@ public static partial class SafetensorsLayout
                 var shard = shards[i];
                 set.Stage(path, s => SafetensorsWriter.WriteTo(s, shard, metadata, dtype));
                 written.Add(path);
-                foreach (var (tensor, _) in shard) weightMap[tensor] = name;
+                foreach (var tensor in shard) weightMap[tensor.Name] = name;
             }
-            long total = tensors.Sum(t => SafetensorsWriter.StoredBytes(t.Tensor, dtype));
+            long total = tensors.Sum(t => SafetensorsWriter.StoredBytes(t, dtype));
             string indexPath = Path.Combine(directory, IndexName(baseName));
             string indexJson = IndexJson(total, weightMap);
             set.Stage(indexPath, s => s.Write(System.Text.Encoding.UTF8.GetBytes(indexJson)));
             written.Add(indexPath);
+        }
+        foreach (var (fileName, text) in companions ?? [])
+        {
+            string path = Path.Combine(directory, fileName);
+            set.Stage(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+            written.Add(path);
         }
         set.Commit();
         RemoveStale(directory, baseName, written);
@@ -74,14 +90,13 @@ public static partial class SafetensorsLayout
     }
 
     /// <summary>Splits tensors, in order, into shards of at most <paramref name="maxShardBytes"/> (a larger tensor gets its own shard).</summary>
-    internal static List<List<(string Name, Tensor Tensor)>> Plan(IReadOnlyList<(string Name, Tensor Tensor)> tensors,
-                                                                  long maxShardBytes, ScalarType? dtype)
+    internal static List<List<PendingTensor>> Plan(IReadOnlyList<PendingTensor> tensors, long maxShardBytes, ScalarType? dtype)
     {
-        var shards = new List<List<(string, Tensor)>> { new() };
+        var shards = new List<List<PendingTensor>> { new() };
         long current = 0;
         foreach (var item in tensors)
         {
-            long bytes = SafetensorsWriter.StoredBytes(item.Tensor, dtype);
+            long bytes = SafetensorsWriter.StoredBytes(item, dtype);
             if (shards[^1].Count > 0 && current + bytes > maxShardBytes)
             {
                 shards.Add([]);

@@ -5,6 +5,24 @@ using static TorchSharp.torch;
 
 namespace LlamaBoard.Engine.Checkpoints;
 
+/// <summary>
+/// A tensor to be written: name, shape and type up front (for the header and the shard plan), values on demand,
+/// so that tensors computed for saving (fused weights) exist one at a time rather than all together.
+/// </summary>
+/// <param name="Name">The tensor's key.</param>
+/// <param name="Shape">Its shape.</param>
+/// <param name="DType">Its type before any conversion.</param>
+/// <param name="Materialize">Produces the values when the writer reaches the tensor.</param>
+/// <param name="DisposeAfterWrite">True when the produced tensor is a temporary the writer should dispose.</param>
+public sealed record PendingTensor(string Name, long[] Shape, ScalarType DType, Func<Tensor> Materialize, bool DisposeAfterWrite)
+{
+    /// <summary>An existing tensor, written as it is and not disposed.</summary>
+    public static PendingTensor Of(string name, Tensor tensor) => new(name, tensor.shape, tensor.dtype, () => tensor, false);
+
+    /// <summary>Number of elements.</summary>
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+}
+
 /// <summary>Writes safetensors files (one tensor on the CPU at a time, so saving needs little extra memory).</summary>
 public static class SafetensorsWriter
 {
@@ -14,17 +32,18 @@ public static class SafetensorsWriter
     /// </summary>
     public static void Write(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors,
                              IReadOnlyDictionary<string, string>? metadata = null, ScalarType? dtype = null) =>
-        AtomicFile.Write(path, stream => WriteTo(stream, tensors, metadata, dtype));
+        AtomicFile.Write(path, stream => WriteTo(stream, tensors.Select(t => PendingTensor.Of(t.Name, t.Tensor)).ToList(), metadata, dtype));
 
     /// <summary>Bytes a tensor takes in a file when saved as <paramref name="dtype"/> (or its own type).</summary>
-    public static long StoredBytes(Tensor tensor, ScalarType? dtype = null) =>
-        tensor.numel() * SafetensorsDType.From(StoredType(tensor, dtype)).ElementSize;
+    public static long StoredBytes(PendingTensor tensor, ScalarType? dtype = null) =>
+        tensor.ElementCount * SafetensorsDType.From(StoredType(tensor.DType, dtype)).ElementSize;
 
-    internal static ScalarType StoredType(Tensor tensor, ScalarType? dtype) =>
-        dtype is { } wanted && tensor.is_floating_point() ? wanted : tensor.dtype;
+    internal static ScalarType StoredType(ScalarType type, ScalarType? dtype) =>
+        dtype is { } wanted && type is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64
+            ? wanted : type;
 
     /// <summary>Writes the file format to <paramref name="stream"/>.</summary>
-    public static void WriteTo(Stream stream, IReadOnlyList<(string Name, Tensor Tensor)> tensors,
+    public static void WriteTo(Stream stream, IReadOnlyList<PendingTensor> tensors,
                                IReadOnlyDictionary<string, string>? metadata = null, ScalarType? dtype = null)
     {
         TorchRuntime.EnsureInitialized();
@@ -37,7 +56,7 @@ public static class SafetensorsWriter
         // Larger elements first, then by name: with the header padded to 8 bytes, every tensor then starts at a
         // multiple of its element size, which lets readers map it without copying.
         var ordered = tensors
-            .Select(t => (t.Name, t.Tensor, Type: SafetensorsDType.From(StoredType(t.Tensor, dtype))))
+            .Select(t => (t.Name, Tensor: t, Type: SafetensorsDType.From(StoredType(t.DType, dtype))))
             .OrderByDescending(t => t.Type.ElementSize).ThenBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
 
@@ -46,11 +65,23 @@ public static class SafetensorsWriter
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         stream.Write(prefix);
         stream.Write(header);
-        foreach (var (_, tensor, type) in ordered)
-            WriteData(stream, tensor, type.TorchType!.Value);
+        foreach (var (name, pending, type) in ordered)
+        {
+            var tensor = pending.Materialize();
+            try
+            {
+                if (!tensor.shape.SequenceEqual(pending.Shape))
+                    throw new InvalidOperationException($"Tensor '{name}' was announced as [{string.Join(", ", pending.Shape)}] but is [{string.Join(", ", tensor.shape)}].");
+                WriteData(stream, tensor, type.TorchType!.Value);
+            }
+            finally
+            {
+                if (pending.DisposeAfterWrite) tensor.Dispose();
+            }
+        }
     }
 
-    static byte[] BuildHeader(List<(string Name, Tensor Tensor, SafetensorsDType Type)> ordered,
+    static byte[] BuildHeader(List<(string Name, PendingTensor Tensor, SafetensorsDType Type)> ordered,
                               IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
@@ -67,11 +98,11 @@ public static class SafetensorsWriter
             long offset = 0;
             foreach (var (name, tensor, type) in ordered)
             {
-                long bytes = tensor.numel() * type.ElementSize;
+                long bytes = tensor.ElementCount * type.ElementSize;
                 json.WriteStartObject(name);
                 json.WriteString("dtype", type.Name);
                 json.WriteStartArray("shape");
-                foreach (long dim in tensor.shape) json.WriteNumberValue(dim);
+                foreach (long dim in tensor.Shape) json.WriteNumberValue(dim);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);

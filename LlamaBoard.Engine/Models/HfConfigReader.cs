@@ -27,6 +27,9 @@ public static class HfConfigReader
                 throw new ModelConfigException(source, $"'{source}': model_type '{modelType}' needs a \"{key}\" object.");
             var text = (JsonObject)inner.DeepClone();
             text["model_type"] ??= family.TextModelType;
+            if (text["model_type"] is JsonValue innerType && innerType.TryGetValue<string>(out var inner2)
+                && ModelFamilies.IsSupported(inner2) && ModelFamilies.Get(inner2).TextConfigKey is not null)
+                throw new ModelConfigException(source, $"'{source}': \"{key}\" must describe a text model, not another '{inner2}' wrapper.");
             foreach (string shared in new[] { "torch_dtype", "dtype", "bos_token_id", "eos_token_id", "pad_token_id" })
                 if (!text.ContainsKey(shared) && root[shared] is { } value) text[shared] = value.DeepClone();
             return Parse(text, source);

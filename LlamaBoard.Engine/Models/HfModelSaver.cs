@@ -31,25 +31,14 @@ public static class HfModelSaver
         CheckNames(model, parameters);
 
         var type = dtype ?? model.DType;
-        var targets = family.Mapper.Targets(config, parameters);
-        var written = new List<string>();
-        try
+        // Weights, config.json and generation_config.json are staged together and renamed into place at the end.
+        var companions = new List<(string, string)>
         {
-            written.AddRange(SafetensorsLayout.Save(directory, targets, maxShardBytes, type));
-        }
-        finally
-        {
-            // Fused tensors (Phi-3) are new; the rest are the model's own parameters.
-            var own = parameters.Select(p => p.Item2).ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var (_, tensor) in targets)
-                if (!own.Contains(tensor)) tensor.Dispose();
-        }
-        string configPath = Path.Combine(directory, HfModelLoader.ConfigFileName);
-        AtomicFile.WriteAllText(configPath, HfConfigWriter.ToJson(config, type));
-        string generationPath = Path.Combine(directory, GenerationConfig.FileName);
-        AtomicFile.WriteAllText(generationPath, (generation ?? GenerationConfig.FromModelConfig(config)).ToJson());
-        written.Add(configPath);
-        written.Add(generationPath);
+            (HfModelLoader.ConfigFileName, HfConfigWriter.ToJson(config, type)),
+            (GenerationConfig.FileName, (generation ?? GenerationConfig.FromModelConfig(config)).ToJson()),
+        };
+        var written = SafetensorsLayout.Save(directory, family.Mapper.Targets(config, parameters), maxShardBytes, type,
+                                             companions: companions);
         return written;
     }
 

@@ -1,3 +1,4 @@
+using LlamaBoard.Engine.Checkpoints;
 using static TorchSharp.torch;
 
 namespace LlamaBoard.Engine.Models;
@@ -27,10 +28,10 @@ public interface IWeightMapper
     bool IsIgnored(ModelConfig config, string checkpointTensor);
 
     /// <summary>
-    /// For saving: the checkpoint tensors, built from the model's parameters (fused tensors are new tensors the
-    /// caller disposes; others are the parameters themselves).
+    /// For saving: the checkpoint tensors, built from the model's parameters. Tensors that must be computed
+    /// (fused weights) are produced one at a time while writing and disposed right after.
     /// </summary>
-    IReadOnlyList<(string Name, Tensor Tensor)> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters);
+    IReadOnlyList<PendingTensor> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters);
 }
 
 /// <summary>Names in the checkpoint equal parameter names; optional prefixes are accepted on load (wrappers).</summary>
@@ -77,8 +78,8 @@ public sealed class IdentityMapper : IWeightMapper
         || (config.TieWordEmbeddings && WeightNames.IsLmHead(checkpointTensor));
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, Tensor Tensor)> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters) =>
-        parameters;
+    public IReadOnlyList<PendingTensor> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters) =>
+        parameters.Select(p => PendingTensor.Of(p.Name, p.Tensor)).ToList();
 }
 
 /// <summary>
@@ -134,25 +135,31 @@ public sealed class Phi3FusedMapper : IWeightMapper
     public bool IsIgnored(ModelConfig config, string checkpointTensor) => identity.IsIgnored(config, checkpointTensor);
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, Tensor Tensor)> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters)
+    public IReadOnlyList<PendingTensor> Targets(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> parameters)
     {
         var byName = parameters.ToDictionary(p => p.Name, p => p.Tensor, StringComparer.Ordinal);
-        var result = new List<(string, Tensor)>();
+        var result = new List<PendingTensor>();
         var done = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, tensor) in parameters)
         {
             if (Fused(name) is not { } fused)
             {
-                result.Add((name, tensor));
+                result.Add(PendingTensor.Of(name, tensor));
                 continue;
             }
             if (!done.Add(fused.Tensor)) continue;
             string prefix = fused.Tensor[..fused.Tensor.LastIndexOf('.', fused.Tensor.Length - ".weight".Length - 1)];
             string[] parts = fused.Tensor.EndsWith("qkv_proj.weight", StringComparison.Ordinal)
                 ? ["q_proj", "k_proj", "v_proj"] : ["gate_proj", "up_proj"];
-            using var _ = no_grad();
-            var pieces = parts.Select(p => byName[$"{prefix}.{p}.weight"].detach()).ToArray();
-            result.Add((fused.Tensor, cat(pieces, 0).DetachFromDisposeScope()));
+            var pieces = parts.Select(p => byName[$"{prefix}.{p}.weight"]).ToArray();
+            long[] shape = [pieces.Sum(p => p.shape[0]), pieces[0].shape[1]];
+            // Concatenated only when the writer reaches it, so one fused copy exists at a time.
+            result.Add(new PendingTensor(fused.Tensor, shape, pieces[0].dtype, () =>
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                return cat(pieces.Select(p => p.detach()).ToArray(), 0).DetachFromDisposeScope();
+            }, DisposeAfterWrite: true));
         }
         return result;
     }
