@@ -134,7 +134,8 @@ public sealed class SafetensorsFile : IDisposable
     static unsafe (IntPtr Address, long Length) AddressOf(Tensor contiguousCpu, long length)
     {
         // The first byte's address (Tensor.bytes would refuse tensors over 2 GiB, so take a one-element view).
-        using var first = contiguousCpu.view(-1).narrow(0, 0, 1);
+        using var flat = contiguousCpu.view(-1);
+        using var first = flat.narrow(0, 0, 1);
         fixed (byte* pointer = first.bytes)
             return ((IntPtr)pointer, length);
     }

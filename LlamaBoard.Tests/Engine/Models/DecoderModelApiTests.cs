@@ -183,4 +183,29 @@ public class DecoderModelApiTests
         Assert.Equal(ScalarType.BFloat16, bf16.dtype);
         TinyModels.Close(fp32, bf16, tolerance: 0.05, what: "bf16 vs fp32 logits");
     }
+
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gemma2")]
+    [InlineData("phi3")]
+    public void Forward_passes_leave_no_tensors_behind_outside_their_dispose_scope(string family)
+    {
+        using var model = TinyModels.Create(family);
+        using var ids = TinyModels.Ids(2, 6);
+        using var mask = tensor(new long[,] { { 1, 1, 1, 2, 2, 0 }, { 0, 1, 1, 1, 1, 1 } });
+        using var cache = model.CreateCache();
+        using (NewDisposeScope()) model.Forward(ids, attentionMask: mask, cache: cache);  // prefill: the cache keeps its tensors
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int step = 0; step < 4; step++)
+        {
+            using var scope = NewDisposeScope();
+            model.Forward(ids.narrow(1, step, 1), cache: cache);
+        }
+        using (NewDisposeScope())
+        {
+            var loss = model.Forward(ids, attentionMask: mask).to_type(ScalarType.Float32).square().mean();
+            loss.backward();
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }
