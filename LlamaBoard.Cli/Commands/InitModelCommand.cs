@@ -32,7 +32,7 @@ internal static class InitModelCommand
             Description = "vocab_size; raised to cover --tokenizer when given.",
             DefaultValueFactory = _ => 512,
         };
-        var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Copy tokenizer.json, tokenizer_config.json and special_tokens_map.json from this folder." };
+        var tokenizer = new Option<DirectoryInfo?>("--tokenizer") { Description = "Copy tokenizer.json, tokenizer_config.json and special_tokens_map.json from this folder (default: a built-in 512-token byte-level BPE tokenizer with a ChatML template)." };
         var dtype = new Option<string>("--dtype") { Description = $"Saved dtype: {DTypes.Allowed}.", DefaultValueFactory = _ => "float32" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 0 };
         var set = new Option<string[]>("--set")
@@ -92,12 +92,6 @@ internal static class InitModelCommand
             {
                 error.WriteLine($"init-model: could not write '{options.OutputDirectory}': {e.Message}");
                 return ExitCodes.Failure;
-            }
-
-            if (options.TokenizerDirectory is null)
-            {
-                // Tokenizer hook: without --tokenizer only the model is written for now. A built-in tiny tokenizer
-                // (needing nothing from the internet) will be written here, sized to result.Config.VocabSize.
             }
 
             var c = result.Config;

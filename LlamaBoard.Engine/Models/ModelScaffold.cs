@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlamaBoard.Engine.Checkpoints;
 using LlamaBoard.Engine.Runtime;
+using LlamaBoard.Engine.Tokenization;
 using static TorchSharp.torch;
 
 namespace LlamaBoard.Engine.Models;
@@ -16,8 +17,10 @@ public sealed record ModelScaffoldOptions(string ModelType, ModelShape Shape, st
     public ScalarType DType { get; init; } = ScalarType.Float32;
     /// <summary>Seed of the random initialisation.</summary>
     public ulong Seed { get; init; }
-    /// <summary>Folder whose tokenizer files (tokenizer.json, …) are copied; null = none.</summary>
+    /// <summary>Folder whose tokenizer files (tokenizer.json, …) are copied; null = the built-in tiny tokenizer.</summary>
     public string? TokenizerDirectory { get; init; }
+    /// <summary>Without <see cref="TokenizerDirectory"/>, write the built-in tiny tokenizer (needs nothing from the internet).</summary>
+    public bool IncludeTinyTokenizer { get; init; } = true;
     /// <summary>config.json keys to set after the family defaults (for example sliding_window).</summary>
     public JsonObject? ConfigOverrides { get; init; }
     /// <summary>Largest safetensors shard.</summary>
@@ -43,6 +46,25 @@ public static class ModelScaffold
         TorchRuntime.EnsureInitialized();
         if (!ModelFamilies.IsSupported(options.ModelType))
             throw new ArgumentException($"model type '{options.ModelType}' is not supported; supported: {string.Join(", ", InitTypes)}.");
+        string? temporaryTokenizer = null;
+        if (options.TokenizerDirectory is null && options.IncludeTinyTokenizer)
+        {
+            temporaryTokenizer = Path.Combine(Path.GetTempPath(), $"llamaboard-tiny-tokenizer-{Guid.NewGuid():N}");
+            TinyTokenizer.Write(temporaryTokenizer);
+            options = options with { TokenizerDirectory = temporaryTokenizer };
+        }
+        try
+        {
+            return CreateWith(options);
+        }
+        finally
+        {
+            if (temporaryTokenizer is not null) Directory.Delete(temporaryTokenizer, recursive: true);
+        }
+    }
+
+    static ModelScaffoldResult CreateWith(ModelScaffoldOptions options)
+    {
         var overrides = options.ConfigOverrides?.DeepClone().AsObject() ?? [];
         var shape = options.Shape;
         var files = new List<string>();

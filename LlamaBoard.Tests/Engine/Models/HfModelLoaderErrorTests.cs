@@ -17,6 +17,7 @@ public class HfModelLoaderErrorTests
         {
             ConfigOverrides = TinyModels.Overrides(family),
             Seed = 3,
+            IncludeTinyTokenizer = false,
         });
         return folder;
     }

@@ -34,6 +34,20 @@ public class HfModelRoundTripTests
         return output;
     }
 
+    [Fact]
+    public void Without_a_tokenizer_folder_init_model_writes_the_built_in_tokenizer_and_matches_its_ids()
+    {
+        using var dir = new TempDirectory();
+        string folder = InitModel(dir, "qwen3");
+        var tokenizer = LlamaBoard.Engine.Tokenization.HfTokenizer.Load(folder);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!.AsObject();
+        Assert.Equal(tokenizer.VocabSize, config["vocab_size"]!.GetValue<int>());
+        Assert.Equal(tokenizer.EosTokenId, config["eos_token_id"]!.GetValue<int>());
+        Assert.Equal(tokenizer.PadTokenId, config["pad_token_id"]!.GetValue<int>());
+        Assert.NotNull(tokenizer.ChatTemplate);
+        Assert.Equal("héllo 世界", tokenizer.Decode(tokenizer.Encode("héllo 世界")));
+    }
+
     [Theory]
     [MemberData(nameof(Families))]
     public void An_init_model_folder_loads_with_transformers_names_and_the_requested_config(string family)
