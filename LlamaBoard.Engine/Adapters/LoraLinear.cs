@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using LlamaBoard.Engine.Models;
 
 namespace LlamaBoard.Engine.Adapters;
 
@@ -17,10 +18,10 @@ namespace LlamaBoard.Engine.Adapters;
 /// recipe can use the same model, adapter disabled, as its frozen reference (no second copy in memory).
 /// Dropout masks come from the CPU generator, so activation checkpointing can replay them exactly on any device.
 /// </remarks>
-public sealed class LoraLinear : Module<Tensor, Tensor>
+public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
 {
-    readonly Parameter weight;
-    readonly Parameter? bias;
+    Parameter weight;
+    Parameter? bias;
     readonly Linear lora_A;
     readonly Linear lora_B;
     readonly DoraMagnitude? lora_magnitude_vector;
@@ -87,6 +88,71 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var baseNoBias = bias is null ? baseOut : baseOut - bias;
         var dora = (scale - 1) * baseNoBias.to_type(ScalarType.Float32) + scale * update;
         return baseOut + dora.to_type(baseOut.dtype);
+    }
+
+    /// <inheritdoc />
+    public void ReplaceParameter(string localName, Parameter replacement)
+    {
+        // Only the frozen base is ever converted (to the compute dtype); the adapter stays fp32.
+        var old = localName switch
+        {
+            "weight" => weight,
+            "bias" => bias,
+            _ => throw new ArgumentException($"LoraLinear cannot replace '{localName}'.", nameof(localName)),
+        };
+        if (localName == "weight") weight = replacement;
+        else bias = replacement;
+        ConditionallyRegisterParameter(localName, replacement);
+        if (old is not null && !ReferenceEquals(old, replacement)) old.Dispose();
+    }
+
+    /// <summary>
+    /// PiSSA initialisation: A and B take the principal r singular directions of W (A = √S·Vᵀ, B = U·√S, both
+    /// divided by √scaling), and W keeps the residual W − scaling·B·A, so the layer's output is unchanged at start.
+    /// </summary>
+    /// <param name="iterations">Power iterations of a randomised SVD (PEFT's pissa_niter_N); 0 or less = exact SVD.</param>
+    /// <param name="seed">Seed of the randomised SVD's test matrix.</param>
+    public void InitializePissa(int iterations, long seed)
+    {
+        if (Settings.UseDora) throw new NotSupportedException("PiSSA initialisation cannot be combined with DoRA.");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var w = weight.to_type(ScalarType.Float32);                                   // (out, in)
+        int r = Settings.Rank;
+        Tensor u, s, vh;
+        if (iterations <= 0)
+        {
+            var (uFull, sFull, vhFull) = linalg.svd(w, fullMatrices: false);
+            (u, s, vh) = (uFull.narrow(1, 0, r), sFull.narrow(0, 0, r), vhFull.narrow(0, 0, r));
+        }
+        else
+        {
+            (u, s, vh) = RandomizedSvd(w, r, iterations, seed);
+        }
+        var root = (s / Settings.Scaling).sqrt();                                      // (r)
+        var a = root.unsqueeze(1) * vh;                                                // (r, in)
+        var b = u * root.unsqueeze(0);                                                 // (out, r)
+        lora_A.weight!.copy_(a);
+        lora_B.weight!.copy_(b);
+        weight.copy_((w - b.matmul(a) * Settings.Scaling).to_type(weight.dtype));
+    }
+
+    /// <summary>
+    /// Rank-r SVD by randomised range finding with power iterations (Halko et al.; what torch.svd_lowrank does):
+    /// Q spans W·Ω, refined by iterating through Wᵀ and W, then the small matrix QᵀW is decomposed exactly.
+    /// </summary>
+    static (Tensor U, Tensor S, Tensor Vh) RandomizedSvd(Tensor w, int rank, int iterations, long seed)
+    {
+        var generator = new Generator((ulong)seed, w.device);
+        var omega = randn(w.shape[1], rank, dtype: w.dtype, device: w.device, generator: generator); // (in, r)
+        var q = linalg.qr(w.matmul(omega)).Q;                                          // (out, r)
+        for (int i = 0; i < iterations; i++)
+        {
+            var z = linalg.qr(w.t().matmul(q)).Q;                                      // (in, r)
+            q = linalg.qr(w.matmul(z)).Q;                                              // (out, r)
+        }
+        var (ub, s, vh) = linalg.svd(q.t().matmul(w), fullMatrices: false);            // (r, r), (r), (r, in)
+        return (q.matmul(ub), s, vh);
     }
 
     /// <summary>scaling · B·A, the update to W, in fp32: (out, in).</summary>

@@ -3,7 +3,7 @@ namespace LlamaBoard.Engine.Training;
 /// <summary>
 /// Writes a folder all at once: files go into a hidden temporary sibling, which is renamed onto the final name
 /// only after everything was written and flushed. A crash never leaves a half-written checkpoint or export behind;
-/// an earlier folder of the same name is replaced only at the final rename.
+/// an earlier folder of the same name is replaced only at the final rename. (Single files: <see cref="Checkpoints.AtomicFile"/>.)
 /// </summary>
 public static class AtomicDirectory
 {
@@ -37,28 +37,6 @@ public static class AtomicDirectory
         catch
         {
             TryDelete(temporary);
-            throw;
-        }
-    }
-
-    /// <summary>Writes one file atomically (temporary file in the same folder, then rename).</summary>
-    public static void WriteFile(string path, Action<Stream> write)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temporary = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }
