@@ -25,11 +25,20 @@ public sealed record DatasetLoadSummary
     public long Kept { get; init; }
 }
 
-/// <summary>The load summaries of every dataset of a run, printed in the log and shown on the board.</summary>
+/// <summary>
+/// The load summaries of every dataset of a run, printed in the log and shown on the board, plus the examples
+/// that converted but could not be tokenized (a malformed tool call, …) and were skipped.
+/// </summary>
 public sealed record DataLoadReport(IReadOnlyList<DatasetLoadSummary> Datasets)
 {
-    /// <summary>Records skipped across all datasets.</summary>
-    public long Skipped => Datasets.Sum(d => d.Skipped);
+    /// <summary>Examples skipped while tokenizing (only with skip_bad_records).</summary>
+    public long PreprocessingSkipped { get; init; }
+
+    /// <summary>The first of those, with their reasons.</summary>
+    public IReadOnlyList<DatasetException> PreprocessingSamples { get; init; } = [];
+
+    /// <summary>Records and examples skipped across all datasets.</summary>
+    public long Skipped => Datasets.Sum(d => d.Skipped) + PreprocessingSkipped;
 
     /// <summary>A few human-readable lines: one per dataset, then each sampled skip reason.</summary>
     public override string ToString()
@@ -44,6 +53,11 @@ public sealed record DataLoadReport(IReadOnlyList<DatasetLoadSummary> Datasets)
             foreach (var e in d.SkippedSamples) text.Append("  skipped: ").AppendLine(e.Message);
             if (d.Skipped > d.SkippedSamples.Count)
                 text.Append(CultureInfo.InvariantCulture, $"  … and {d.Skipped - d.SkippedSamples.Count} more").AppendLine();
+        }
+        if (PreprocessingSkipped > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{PreprocessingSkipped} examples skipped while tokenizing").AppendLine();
+            foreach (var e in PreprocessingSamples) text.Append("  skipped: ").AppendLine(e.Message);
         }
         return text.ToString();
     }
