@@ -91,8 +91,11 @@ public static class ChatTemplates
                defaultSystem: "You are a helpful AI assistant named SmolLM, trained by Hugging Face.");
 
         // Llama family.
+        // Meta's chat template writes " " + answer + " " + EOS; the space before EOS is a token of its own
+        // ("▁"), which LLaMA-Factory's llama2 template leaves out. It is kept here so the tokens match the model's.
         Define("llama2",
                user: SlotFormat.Of(Bos, Text("[INST] {{content}} [/INST]")),
+               assistant: SlotFormat.Of(Text("{{content}} "), Eos),
                system: SlotFormat.Of("<<SYS>>\n{{content}}\n<</SYS>>\n\n"),
                kind: TemplateKind.SystemInFirstUser);
         Define("llama3",

@@ -40,7 +40,7 @@ public class TemplateFormatterTests
     {
         var turns = Turns("llama2", [U("Hi"), A("Hello!"), U("Bye"), A("Goodbye.")], system: "Be kind.");
         Assert.Equal("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nHi [/INST]", turns[0].Prompt);
-        Assert.Equal("Hello!</s>", turns[0].Response);
+        Assert.Equal("Hello! </s>", turns[0].Response); // the space before EOS, as in Meta's template
         Assert.Equal("<s>[INST] Bye [/INST]", turns[1].Prompt);
         Assert.Equal("<s>[INST] Hi [/INST]", Turns("llama2", [U("Hi"), A("x")])[0].Prompt);
     }
