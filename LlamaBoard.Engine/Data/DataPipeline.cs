@@ -24,7 +24,7 @@ public sealed record PreparedData(TokenizedDataset Train, TokenizedDataset Eval,
 
 /// <summary>
 /// Builds a stage's datasets top to bottom: template → datasets (read, converted, mixed, split) → processor
-/// (tokenized on every core) → packing → tokenized cache. The trainer calls <see cref="Prepare"/> once per run.
+/// (tokenized on every core) → packing → tokenized cache. The trainer calls <c>Prepare</c> once per run.
 /// </summary>
 public static class DataPipeline
 {
@@ -72,6 +72,20 @@ public static class DataPipeline
         DataStage.Feedback => new FeedbackProcessor(tokenizer, options),
         _ => new UnsupervisedProcessor(tokenizer, options),
     };
+
+    /// <summary>
+    /// Prepares the train and eval sets with the tokenizer of a model folder (the usual entry point of a run).
+    /// </summary>
+    /// <param name="options">Data options.</param>
+    /// <param name="stage">The training stage's data stage.</param>
+    /// <param name="tokenizerFolder">The folder holding tokenizer.json and tokenizer_config.json.</param>
+    /// <param name="evalStage">The eval set's stage when it differs.</param>
+    /// <param name="progress">Progress events.</param>
+    /// <param name="cancellation">Stops preparation between examples.</param>
+    public static PreparedData Prepare(DataOptions options, DataStage stage, string tokenizerFolder, DataStage? evalStage = null,
+                                       IProgress<DataProgress>? progress = null, CancellationToken cancellation = default) =>
+        Prepare(options, stage, new HfTextTokenizer(Tokenization.HfTokenizer.Load(tokenizerFolder)),
+                TokenizedCache.TokenizerFingerprint(tokenizerFolder), evalStage, progress, cancellation);
 
     /// <summary>
     /// Prepares the train and eval sets of <paramref name="stage"/>, from the tokenized cache when its key

@@ -8,7 +8,7 @@ namespace LlamaBoard.Engine.Data.Templates;
 public sealed class TemplateTokenizer
 {
     /// <summary>Checks that the tokenizer has the tokens <paramref name="template"/> needs.</summary>
-    /// <exception cref="ArgumentException">A stop word or EOS is missing from the vocabulary.</exception>
+    /// <exception cref="ArgumentException">The EOS (or the stop word replacing it) is missing from the vocabulary.</exception>
     public TemplateTokenizer(ITextTokenizer tokenizer, ChatTemplate template)
     {
         Tokenizer = tokenizer;
@@ -34,8 +34,10 @@ public sealed class TemplateTokenizer
         EosToken = eosText!;
         PadTokenId = tokenizer.PadTokenId ?? EosTokenId;
         var stops = new List<int> { EosTokenId };
+        // Further stop words only end generation; one the vocabulary lacks can never be generated, so it is
+        // skipped (Llama 3.0 has no <|eom_id|>, which the llama3 template lists for Llama 3.1).
         foreach (var word in stopWords)
-            stops.Add(tokenizer.TokenToId(word) ?? throw Missing(template, word));
+            if (tokenizer.TokenToId(word) is { } id) stops.Add(id);
         StopTokenIds = [.. stops.Distinct()];
     }
 

