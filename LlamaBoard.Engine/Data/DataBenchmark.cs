@@ -79,7 +79,7 @@ public static class DataBenchmark
         {
             string data = Path.Combine(root, "data");
             WriteDataset(data, examples);
-            var options = new DataOptions
+            var options = new DataPipelineOptions
             {
                 DatasetDir = data, Dataset = ["bench_alpaca"], Template = template, CutoffLen = cutoffLen,
                 TokenizedCacheDir = Path.Combine(root, "cache"), PreprocessingNumWorkers = workers,

@@ -30,7 +30,7 @@ public static class DataPipeline
 {
     /// <summary>The template named by the options, with default_system, enable_thinking and tool_format applied.</summary>
     /// <exception cref="DatasetException">No template is set for a chat stage, or the name is unknown.</exception>
-    public static ChatTemplate ResolveTemplate(DataOptions options, DataStage stage)
+    public static ChatTemplate ResolveTemplate(DataPipelineOptions options, DataStage stage)
     {
         string? name = options.Template;
         if (string.IsNullOrEmpty(name))
@@ -64,7 +64,7 @@ public static class DataPipeline
     }
 
     /// <summary>The processor for a stage.</summary>
-    public static IStageProcessor CreateProcessor(DataStage stage, TemplateTokenizer tokenizer, DataOptions options) => stage switch
+    public static IStageProcessor CreateProcessor(DataStage stage, TemplateTokenizer tokenizer, DataPipelineOptions options) => stage switch
     {
         DataStage.Pretrain => new PretrainProcessor(tokenizer.Tokenizer, options),
         DataStage.Supervised => new SupervisedProcessor(tokenizer, options),
@@ -82,7 +82,7 @@ public static class DataPipeline
     /// <param name="evalStage">The eval set's stage when it differs.</param>
     /// <param name="progress">Progress events.</param>
     /// <param name="cancellation">Stops preparation between examples.</param>
-    public static PreparedData Prepare(DataOptions options, DataStage stage, string tokenizerFolder, DataStage? evalStage = null,
+    public static PreparedData Prepare(DataPipelineOptions options, DataStage stage, string tokenizerFolder, DataStage? evalStage = null,
                                        IProgress<DataProgress>? progress = null, CancellationToken cancellation = default) =>
         Prepare(options, stage, new HfTextTokenizer(Tokenization.HfTokenizer.Load(tokenizerFolder)),
                 TokenizedCache.TokenizerFingerprint(tokenizerFolder), evalStage, progress, cancellation);
@@ -99,7 +99,7 @@ public static class DataPipeline
     /// <param name="progress">Progress events.</param>
     /// <param name="cancellation">Stops preparation between examples.</param>
     /// <exception cref="DatasetException">The data, its description or the options are wrong.</exception>
-    public static PreparedData Prepare(DataOptions options, DataStage stage, ITextTokenizer tokenizer, string tokenizerFingerprint,
+    public static PreparedData Prepare(DataPipelineOptions options, DataStage stage, ITextTokenizer tokenizer, string tokenizerFingerprint,
                                        DataStage? evalStage = null, IProgress<DataProgress>? progress = null,
                                        CancellationToken cancellation = default)
     {
@@ -152,7 +152,7 @@ public static class DataPipeline
     /// Runs <paramref name="processor"/> over <paramref name="examples"/> on every core (or
     /// preprocessing_num_workers), keeping the input order, then finishes (packs) them.
     /// </summary>
-    public static TokenizedDataset Process(IStageProcessor processor, IReadOnlyList<DataExample> examples, DataOptions options,
+    public static TokenizedDataset Process(IStageProcessor processor, IReadOnlyList<DataExample> examples, DataPipelineOptions options,
                                            List<DatasetException> skipped, ref long skippedCount,
                                            IProgress<DataProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -204,7 +204,7 @@ public static class DataPipeline
     }
 
     /// <summary>The cache key: a hash over every input that changes the tokenized result.</summary>
-    public static string CacheKey(DataOptions options, DataStage stage, DataStage evalStage, ChatTemplate template, string tokenizerFingerprint)
+    public static string CacheKey(DataPipelineOptions options, DataStage stage, DataStage evalStage, ChatTemplate template, string tokenizerFingerprint)
     {
         var registry = DatasetRegistry.Load(options.DatasetDir);
         var text = new StringBuilder();

@@ -92,7 +92,7 @@ public static class DatasetLoader
 
     /// <summary>Reads one dataset for <paramref name="stage"/>.</summary>
     /// <exception cref="DatasetException">A record is malformed (without skip_bad_records), or the file is.</exception>
-    public static LoadedDataset Load(DatasetRegistry registry, string name, DataStage stage, DataOptions options,
+    public static LoadedDataset Load(DatasetRegistry registry, string name, DataStage stage, DataPipelineOptions options,
                                      IProgress<DataProgress>? progress = null, CancellationToken cancellation = default)
     {
         var dataset = registry.Get(name);
@@ -144,7 +144,7 @@ public static class DatasetLoader
     /// evaluation examples (from eval_dataset or val_size) and the load report.
     /// </summary>
     public static (List<DataExample> Train, List<DataExample> Eval, DataLoadReport Report) LoadSplits(
-        DataOptions options, DataStage stage, IProgress<DataProgress>? progress = null, CancellationToken cancellation = default)
+        DataPipelineOptions options, DataStage stage, IProgress<DataProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (options.Dataset.Count == 0)
             throw new DatasetException("no dataset is selected", remedy: "set dataset: to one or more names in dataset_info.json");

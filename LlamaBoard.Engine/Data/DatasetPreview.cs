@@ -39,7 +39,7 @@ public static class DatasetPreview
     /// <param name="stage">The stage to render for.</param>
     /// <param name="count">How many records.</param>
     /// <param name="tokenizer">The model's tokenizer; null shows raw and converted records only.</param>
-    public static IReadOnlyList<PreviewExample> Preview(DataOptions options, string dataset, DataStage stage, int count,
+    public static IReadOnlyList<PreviewExample> Preview(DataPipelineOptions options, string dataset, DataStage stage, int count,
                                                         ITextTokenizer? tokenizer = null)
     {
         var registry = DatasetRegistry.Load(options.DatasetDir);

@@ -7,7 +7,7 @@ namespace LlamaBoard.Engine.Data.Processors;
 /// prompt with a mismatched response (the previous example's, the first taking the last's) to estimate the
 /// reference KL term, as in LLaMA-Factory and the KTO paper.
 /// </summary>
-public sealed class FeedbackProcessor(TemplateTokenizer tokenizer, DataOptions options) : IStageProcessor
+public sealed class FeedbackProcessor(TemplateTokenizer tokenizer, DataPipelineOptions options) : IStageProcessor
 {
     /// <inheritdoc/>
     public DataStage Stage => DataStage.Feedback;

@@ -6,7 +6,7 @@ namespace LlamaBoard.Engine.Data.Processors;
 /// Preference pairs (reward modelling, DPO, ORPO, SimPO): the chosen and the rejected response share one prompt;
 /// the prompt is cut first, as both responses are cut to the longer one's share of cutoff_len.
 /// </summary>
-public sealed class PairwiseProcessor(TemplateTokenizer tokenizer, DataOptions options) : IStageProcessor
+public sealed class PairwiseProcessor(TemplateTokenizer tokenizer, DataPipelineOptions options) : IStageProcessor
 {
     /// <inheritdoc/>
     public DataStage Stage => DataStage.Pairwise;

@@ -9,7 +9,7 @@ namespace LlamaBoard.Engine.Data.Processors;
 /// is one sample, cut at cutoff_len. Labels equal the inputs. With neat_packing, documents inside a block get
 /// their own segment ids and positions so they do not attend to each other.
 /// </summary>
-public sealed class PretrainProcessor(ITextTokenizer tokenizer, DataOptions options) : IStageProcessor
+public sealed class PretrainProcessor(ITextTokenizer tokenizer, DataPipelineOptions options) : IStageProcessor
 {
     /// <inheritdoc/>
     public DataStage Stage => DataStage.Pretrain;

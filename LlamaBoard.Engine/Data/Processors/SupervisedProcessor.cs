@@ -8,7 +8,7 @@ namespace LlamaBoard.Engine.Data.Processors;
 /// turns priority when cutting). Turns are added until cutoff_len, each split between prompt and response by
 /// <see cref="SequenceLengths.Infer"/>. With packing, <see cref="Finish"/> packs samples into rows.
 /// </summary>
-public sealed class SupervisedProcessor(TemplateTokenizer tokenizer, DataOptions options) : IStageProcessor
+public sealed class SupervisedProcessor(TemplateTokenizer tokenizer, DataPipelineOptions options) : IStageProcessor
 {
     /// <inheritdoc/>
     public DataStage Stage => DataStage.Supervised;

@@ -6,7 +6,7 @@ namespace LlamaBoard.Engine.Data.Processors;
 /// Prompt-only data (PPO prompts, prediction): the input is the prompt up to the assistant's cue; the labels
 /// hold the reference response when the example has one (for generation metrics), else nothing.
 /// </summary>
-public sealed class UnsupervisedProcessor(TemplateTokenizer tokenizer, DataOptions options) : IStageProcessor
+public sealed class UnsupervisedProcessor(TemplateTokenizer tokenizer, DataPipelineOptions options) : IStageProcessor
 {
     /// <inheritdoc/>
     public DataStage Stage => DataStage.Unsupervised;

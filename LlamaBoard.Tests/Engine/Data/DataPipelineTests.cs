@@ -5,7 +5,7 @@ namespace LlamaBoard.Tests.Engine.Data;
 
 public class DataPipelineTests
 {
-    static DataOptions Demo(TempDataFolder cache, params string[] datasets) => new()
+    static DataPipelineOptions Demo(TempDataFolder cache, params string[] datasets) => new()
     {
         DatasetDir = RepositoryPaths.DemoData, Dataset = datasets, Template = "qwen3", CutoffLen = 256,
         TokenizedCacheDir = cache.Path,
@@ -50,7 +50,7 @@ public class DataPipelineTests
         using var folder = new TempDataFolder();
         folder.Write("dataset_info.json", """{"d": {"file_name": "d.jsonl"}}""");
         string file = folder.Write("d.jsonl", string.Join("\n", Enumerable.Range(0, 50).Select(i => $$"""{"instruction": "q{{i}}", "output": "a{{i}}"}""")));
-        var options = new DataOptions { DatasetDir = folder.Path, Dataset = ["d"], Template = "qwen", TokenizedCacheDir = cache.Path, ValSize = 0.2 };
+        var options = new DataPipelineOptions { DatasetDir = folder.Path, Dataset = ["d"], Template = "qwen", TokenizedCacheDir = cache.Path, ValSize = 0.2 };
         var tokenizer = CharTokenizer.ChatMl();
 
         var first = DataPipeline.Prepare(options, DataStage.Supervised, tokenizer, "char");
@@ -107,7 +107,7 @@ public class DataPipelineTests
             [{"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}]},
              {"conversations": [{"from": "human", "value": "a"}, {"from": "function_call", "value": "{not json"}]}]
             """);
-        var options = new DataOptions { DatasetDir = folder.Path, Dataset = ["d"], Template = "qwen", TokenizedCacheDir = cache.Path };
+        var options = new DataPipelineOptions { DatasetDir = folder.Path, Dataset = ["d"], Template = "qwen", TokenizedCacheDir = cache.Path };
         var e = Assert.Throws<DatasetException>(() => DataPipeline.Prepare(options, DataStage.Supervised, CharTokenizer.ChatMl(), "char"));
         Assert.Contains("record 1", e.Message);
         Assert.Contains("skip_bad_records", e.Message);

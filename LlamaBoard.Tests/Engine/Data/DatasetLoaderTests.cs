@@ -20,7 +20,7 @@ public class DatasetLoaderTests
     {
         using var folder = Folder("""{"d": {"file_name": "d.jsonl"}}""",
             ("d.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"a\", \"output\": [1]}\n"));
-        var options = new DataOptions { DatasetDir = folder.Path, Dataset = ["d"] };
+        var options = new DataPipelineOptions { DatasetDir = folder.Path, Dataset = ["d"] };
         var e = Assert.Throws<DatasetException>(() => DatasetLoader.Load(DatasetRegistry.Load(folder.Path), "d", DataStage.Supervised, options));
         Assert.Equal(("d", 1L, 2, "output"), (e.Dataset, e.RecordIndex!.Value, e.Line!.Value, e.Field));
         Assert.EndsWith("d.jsonl", e.File);
@@ -32,7 +32,7 @@ public class DatasetLoaderTests
     {
         using var folder = Folder("""{"d": {"file_name": "d.jsonl"}}""",
             ("d.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n{broken\n{\"instruction\": \"c\"}\n{\"instruction\": \"e\", \"output\": \"f\"}\n"));
-        var options = new DataOptions { DatasetDir = folder.Path, Dataset = ["d"], SkipBadRecords = true };
+        var options = new DataPipelineOptions { DatasetDir = folder.Path, Dataset = ["d"], SkipBadRecords = true };
         var loaded = DatasetLoader.Load(DatasetRegistry.Load(folder.Path), "d", DataStage.Supervised, options);
         Assert.Equal(["a", "e"], loaded.Examples.Select(x => x.Messages[0].Content));
         Assert.Equal((4L, 2L, 2L), (loaded.Summary.Records, loaded.Summary.Examples, loaded.Summary.Skipped));
@@ -50,9 +50,9 @@ public class DatasetLoaderTests
             ("parts/b.jsonl", AlpacaLines(2, "b")), ("parts/a.jsonl", AlpacaLines(3, "a")),
             ("mixed/a.jsonl", AlpacaLines(1)), ("mixed/b.csv", "instruction,output\nx,y\n"));
         var registry = DatasetRegistry.Load(folder.Path);
-        var loaded = DatasetLoader.Load(registry, "d", DataStage.Supervised, new DataOptions());
+        var loaded = DatasetLoader.Load(registry, "d", DataStage.Supervised, new DataPipelineOptions());
         Assert.Equal(["a0", "a1", "a2", "b0", "b1"], loaded.Examples.Select(x => x.Messages[0].Content));
-        var e = Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "mixed", DataStage.Supervised, new DataOptions()));
+        var e = Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "mixed", DataStage.Supervised, new DataPipelineOptions()));
         Assert.Contains("must share a type", e.Message);
     }
 
@@ -65,12 +65,12 @@ public class DatasetLoaderTests
             """, ("s.jsonl", AlpacaLines(2)), ("p.jsonl", """{"instruction": "q", "c": "good", "r": "bad"}"""));
         var registry = DatasetRegistry.Load(folder.Path);
         Assert.Contains("need a preference dataset",
-            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "sft", DataStage.Pairwise, new DataOptions())).Message);
+            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "sft", DataStage.Pairwise, new DataPipelineOptions())).Message);
         Assert.Contains("cannot be used for stage sft",
-            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "pref", DataStage.Supervised, new DataOptions())).Message);
+            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "pref", DataStage.Supervised, new DataPipelineOptions())).Message);
         Assert.Contains("maps no kto_tag column",
-            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "sft", DataStage.Feedback, new DataOptions())).Message);
-        Assert.Single(DatasetLoader.Load(registry, "pref", DataStage.Pairwise, new DataOptions()).Examples);
+            Assert.Throws<DatasetException>(() => DatasetLoader.Load(registry, "sft", DataStage.Feedback, new DataPipelineOptions())).Message);
+        Assert.Single(DatasetLoader.Load(registry, "pref", DataStage.Pairwise, new DataPipelineOptions()).Examples);
     }
 
     [Fact]
@@ -79,15 +79,15 @@ public class DatasetLoaderTests
         using var folder = Folder("""{"up": {"file_name": "d.jsonl", "num_samples": 7}, "down": {"file_name": "d.jsonl", "num_samples": 3}}""",
             ("d.jsonl", AlpacaLines(5)));
         var registry = DatasetRegistry.Load(folder.Path);
-        var up = DatasetLoader.Load(registry, "up", DataStage.Supervised, new DataOptions());
+        var up = DatasetLoader.Load(registry, "up", DataStage.Supervised, new DataPipelineOptions());
         Assert.Equal(7, up.Examples.Count);
         Assert.Equal(5, up.Examples.Select(x => x.Messages[0].Content).Distinct().Count()); // every record at least once
-        var down = DatasetLoader.Load(registry, "down", DataStage.Supervised, new DataOptions());
+        var down = DatasetLoader.Load(registry, "down", DataStage.Supervised, new DataPipelineOptions());
         Assert.Equal(3, down.Examples.Select(x => x.Messages[0].Content).Distinct().Count());
-        var again = DatasetLoader.Load(registry, "down", DataStage.Supervised, new DataOptions());
+        var again = DatasetLoader.Load(registry, "down", DataStage.Supervised, new DataPipelineOptions());
         Assert.Equal(down.Examples.Select(x => x.Messages[0].Content), again.Examples.Select(x => x.Messages[0].Content));
 
-        var capped = DatasetLoader.Load(registry, "up", DataStage.Supervised, new DataOptions { MaxSamples = 2 });
+        var capped = DatasetLoader.Load(registry, "up", DataStage.Supervised, new DataPipelineOptions { MaxSamples = 2 });
         Assert.Equal(2, capped.Examples.Count);
         Assert.Equal(2, capped.Summary.Kept);
     }
@@ -96,7 +96,7 @@ public class DatasetLoaderTests
     public void Splits_are_seeded_and_val_size_is_a_fraction_or_a_count()
     {
         using var folder = Folder("""{"d": {"file_name": "d.jsonl"}}""", ("d.jsonl", AlpacaLines(20)));
-        var fraction = new DataOptions { DatasetDir = folder.Path, Dataset = ["d"], ValSize = 0.1, Seed = 3 };
+        var fraction = new DataPipelineOptions { DatasetDir = folder.Path, Dataset = ["d"], ValSize = 0.1, Seed = 3 };
         var (train, eval, _) = DatasetLoader.LoadSplits(fraction, DataStage.Supervised);
         Assert.Equal((18, 2), (train.Count, eval.Count));
         Assert.Empty(train.Select(x => x.Messages[0].Content).Intersect(eval.Select(x => x.Messages[0].Content)));

@@ -4,7 +4,7 @@ namespace LlamaBoard.Tests.Engine.Data;
 
 public class DatasetPreviewTests
 {
-    static DataOptions Demo => new() { DatasetDir = RepositoryPaths.DemoData, Template = "qwen" };
+    static DataPipelineOptions Demo => new() { DatasetDir = RepositoryPaths.DemoData, Template = "qwen" };
 
     [Fact]
     public void Preview_marks_learned_and_masked_spans_with_token_counts()
@@ -31,7 +31,7 @@ public class DatasetPreviewTests
         using var folder = new TempDataFolder();
         folder.Write("dataset_info.json", """{"d": {"file_name": "d.jsonl"}}""");
         folder.Write("d.jsonl", "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"output\": 3}\n{\"instruction\": \"e\", \"output\": \"f\"}\n");
-        var preview = DatasetPreview.Preview(new DataOptions { DatasetDir = folder.Path }, "d", DataStage.Supervised, 2);
+        var preview = DatasetPreview.Preview(new DataPipelineOptions { DatasetDir = folder.Path }, "d", DataStage.Supervised, 2);
         Assert.Equal(2, preview.Count);
         Assert.Empty(preview[0].Sequences);
         Assert.NotNull(preview[0].Example);

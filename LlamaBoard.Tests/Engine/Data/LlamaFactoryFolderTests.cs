@@ -80,7 +80,7 @@ public class LlamaFactoryFolderTests : IDisposable
         ParquetSerializer.SerializeUntypedAsync(data, schema, stream).GetAwaiter().GetResult();
     }
 
-    DataOptions Options(params string[] datasets) => new()
+    DataPipelineOptions Options(params string[] datasets) => new()
     {
         DatasetDir = _folder.Path, Dataset = datasets, Template = "qwen", CutoffLen = 512, TokenizedCacheDir = _cache.Path,
     };

@@ -16,7 +16,7 @@ public class RealTokenizerPipelineTests
     public void Demo_folder_with_the_qwen3_tokenizer(DataStage stage, string datasets, string? template)
     {
         using var cache = new TempDataFolder();
-        var options = new DataOptions
+        var options = new DataPipelineOptions
         {
             DatasetDir = RepositoryPaths.DemoData, Dataset = datasets.Split(','), Template = template, CutoffLen = 256,
             TokenizedCacheDir = cache.Path,
@@ -48,7 +48,7 @@ public class RealTokenizerPipelineTests
         using var cache = new TempDataFolder();
         using var folder = new TempDataFolder();
         TinyTokenizer.Write(folder.Path);
-        var options = new DataOptions
+        var options = new DataPipelineOptions
         {
             DatasetDir = RepositoryPaths.DemoData, Dataset = ["sharegpt_demo"], Template = "qwen3", TokenizedCacheDir = cache.Path,
             Packing = true, CutoffLen = 512,

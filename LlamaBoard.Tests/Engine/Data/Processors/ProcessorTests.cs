@@ -24,7 +24,7 @@ public class ProcessorTests
     public void Supervised_masks_every_prompt_and_learns_every_response()
     {
         var t = Qwen();
-        var sample = new SupervisedProcessor(t, new DataOptions()).Encode([Ex(U("Hi"), A("Yo"), U("Q"), A("Ans"))], 0);
+        var sample = new SupervisedProcessor(t, new DataPipelineOptions()).Encode([Ex(U("Hi"), A("Yo"), U("Q"), A("Ans"))], 0);
         string all = Decode(t, sample.Main.InputIds);
         Assert.Equal("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n" +
                      "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\nAns<|im_end|>\n", all);
@@ -40,10 +40,10 @@ public class ProcessorTests
     {
         var t = Qwen();
         var example = Ex(U("Hi"), A("Yo"), U("Q"), A("Ans"));
-        var onPrompt = new SupervisedProcessor(t, new DataOptions { TrainOnPrompt = true }).Encode([example], 0);
+        var onPrompt = new SupervisedProcessor(t, new DataPipelineOptions { TrainOnPrompt = true }).Encode([example], 0);
         Assert.DoesNotContain(Ignore, onPrompt.Main.Labels);
 
-        var lastOnly = new SupervisedProcessor(t, new DataOptions { MaskHistory = true }).Encode([example], 0);
+        var lastOnly = new SupervisedProcessor(t, new DataPipelineOptions { MaskHistory = true }).Encode([example], 0);
         Assert.Equal("Ans<|im_end|>\n", Learned(t, lastOnly.Main));
         Assert.StartsWith("<|im_start|>user\nHi", Decode(t, lastOnly.Main.InputIds)); // order is restored
     }
@@ -58,7 +58,7 @@ public class ProcessorTests
 
         var t = Qwen();
         var long_ = Ex(U(new string('p', 200)), A(new string('r', 200)));
-        var sample = new SupervisedProcessor(t, new DataOptions { CutoffLen = 64 }).Encode([long_], 0);
+        var sample = new SupervisedProcessor(t, new DataPipelineOptions { CutoffLen = 64 }).Encode([long_], 0);
         Assert.Equal(64, sample.Main.Length);
         // Prompt 219 tokens (6 + 200 + 2 + 11), response 202 (200 + 2): both over half, so the response keeps
         // int(64 * 202 / 421) = 30 tokens and the prompt the other 34.
@@ -70,7 +70,7 @@ public class ProcessorTests
     {
         var t = Qwen();
         var example = Ex(U("a"), A(new string('x', 40)), U("b"), A("y"));
-        var sample = new SupervisedProcessor(t, new DataOptions { CutoffLen = 60 }).Encode([example], 0);
+        var sample = new SupervisedProcessor(t, new DataPipelineOptions { CutoffLen = 60 }).Encode([example], 0);
         Assert.True(sample.Main.Length <= 60);
         Assert.DoesNotContain("b<|im_end|>", Decode(t, sample.Main.InputIds));
     }
@@ -80,7 +80,7 @@ public class ProcessorTests
     {
         var template = ChatTemplates.Get("vicuna") with { EfficientEos = true, Assistant = SlotFormat.Of("{{content}}") };
         var t = new TemplateTokenizer(CharTokenizer.Llama(), template);
-        var sample = new SupervisedProcessor(t, new DataOptions()).Encode([Ex(U("a"), A("b"), U("c"), A("d"))], 0);
+        var sample = new SupervisedProcessor(t, new DataPipelineOptions()).Encode([Ex(U("a"), A("b"), U("c"), A("d"))], 0);
         int eos = t.EosTokenId;
         Assert.Equal(eos, sample.Main.InputIds[^1]);
         Assert.Equal(eos, sample.Main.Labels[^1]);
@@ -92,7 +92,7 @@ public class ProcessorTests
     {
         var t = Qwen();
         var example = new DataExample { Messages = [U("Q")], Chosen = A("good"), Rejected = A("bad!!"), Origin = Origin };
-        var sample = new PairwiseProcessor(t, new DataOptions()).Encode([example], 0);
+        var sample = new PairwiseProcessor(t, new DataPipelineOptions()).Encode([example], 0);
         string prompt = "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n";
         Assert.Equal(prompt + "good<|im_end|>\n", Decode(t, sample.Main.InputIds));
         Assert.Equal(prompt + "bad!!<|im_end|>\n", Decode(t, sample.Rejected!.InputIds));
@@ -106,7 +106,7 @@ public class ProcessorTests
         var t = Qwen();
         DataExample Kto(string q, string a, bool tag) => new() { Messages = [U(q), A(a)], KtoLabel = tag, Origin = Origin };
         var examples = new[] { Kto("q0", "a0", true), Kto("q1", "a1", false), Kto("q2", "a2", true) };
-        var p = new FeedbackProcessor(t, new DataOptions());
+        var p = new FeedbackProcessor(t, new DataPipelineOptions());
         var samples = Enumerable.Range(0, 3).Select(i => p.Encode(examples, i)).ToList();
         Assert.Equal([true, false, true], samples.Select(s => s.KtoTag!.Value));
         Assert.Contains("q0", Decode(t, samples[0].Main.InputIds));
@@ -120,7 +120,7 @@ public class ProcessorTests
     public void Unsupervised_keeps_the_prompt_and_the_reference_answer_apart()
     {
         var t = Qwen("qwen3");
-        var p = new UnsupervisedProcessor(t, new DataOptions());
+        var p = new UnsupervisedProcessor(t, new DataPipelineOptions());
         var withAnswer = p.Encode([Ex(U("Q"), A("A"))], 0);
         Assert.Equal("<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n", Decode(t, withAnswer.Main.InputIds));
         Assert.Equal("<think>\n\n</think>\n\nA<|im_end|>\n", Decode(t, withAnswer.Main.Labels));
@@ -132,7 +132,7 @@ public class ProcessorTests
     public void Pretraining_concatenates_and_cuts_blocks_and_drops_the_tail()
     {
         var tokenizer = CharTokenizer.Llama();
-        var options = new DataOptions { CutoffLen = 4 };
+        var options = new DataPipelineOptions { CutoffLen = 4 };
         var p = new PretrainProcessor(tokenizer, options);
         var examples = new[] { Ex(U("abc")), Ex(U("defgh")) };
         var encoded = Enumerable.Range(0, 2).Select(i => p.Encode(examples, i)).ToList();
@@ -160,7 +160,7 @@ public class ProcessorTests
     public void Packing_fills_rows_and_isolates_samples()
     {
         var t = Qwen();
-        var options = new DataOptions { CutoffLen = 100, Packing = true };
+        var options = new DataPipelineOptions { CutoffLen = 100, Packing = true };
         var p = new SupervisedProcessor(t, options);
         var examples = Enumerable.Range(0, 7).Select(i => Ex(U(new string('q', 5 + 7 * i)), A(new string('a', 3 + i)))).ToList();
         var encoded = Enumerable.Range(0, examples.Count).Select(i => p.Encode(examples, i)).ToList();
@@ -191,7 +191,7 @@ public class ProcessorTests
     {
         var t = Qwen();
         var bad = new DataExample { Messages = [U("x"), new ChatMessage(ChatRole.Function, "{broken")], Origin = new ExampleOrigin("d", "d.json", 4, 9) };
-        var e = Assert.Throws<DatasetException>(() => new SupervisedProcessor(t, new DataOptions()).Encode([bad], 0));
+        var e = Assert.Throws<DatasetException>(() => new SupervisedProcessor(t, new DataPipelineOptions()).Encode([bad], 0));
         Assert.Contains("dataset 'd', file d.json, record 4 (line 9)", e.Message);
         Assert.Contains("not valid JSON", e.Message);
     }

@@ -101,7 +101,7 @@ public class TemplateGoldenTests
         var template = ChatTemplates.Get(Goldens["models"]![model]!["template"]!.GetValue<string>());
         var (messages, system, tools) = Convert(golden);
         var example = new DataExample { Messages = messages, System = system, Tools = tools, Origin = new ExampleOrigin("g", "g", 0) };
-        var sample = new SupervisedProcessor(new TemplateTokenizer(tokenizer, template), new DataOptions { CutoffLen = 4096 })
+        var sample = new SupervisedProcessor(new TemplateTokenizer(tokenizer, template), new DataPipelineOptions { CutoffLen = 4096 })
             .Encode([example], 0).Main;
         Assert.Equal(golden["ids"]!.AsArray().Select(i => i!.GetValue<int>()), sample.InputIds);
 

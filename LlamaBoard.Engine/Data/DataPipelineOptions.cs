@@ -4,7 +4,7 @@ namespace LlamaBoard.Engine.Data;
 /// The data settings the pipeline needs, named after LLaMA-Factory's YAML keys (in each summary). The options
 /// model maps its validated values onto this record; it is kept here so the data layer has no other dependency.
 /// </summary>
-public sealed record DataOptions
+public sealed record DataPipelineOptions
 {
     /// <summary><c>dataset</c>: names in dataset_info.json, mixed by <see cref="MixStrategy"/>.</summary>
     public IReadOnlyList<string> Dataset { get; init; } = [];
