@@ -15,6 +15,8 @@ public static class ExitCodes
     public const int BadConfiguration = 2;
     /// <summary>libtorch cannot load on this machine.</summary>
     public const int RuntimeUnavailable = 3;
+    /// <summary>The configuration is valid, but the engine part the command needs is not built yet.</summary>
+    public const int NotBuilt = 4;
     /// <summary>The run was stopped by the user (Ctrl+C) and left a resumable checkpoint.</summary>
     public const int Aborted = 130;
 }
@@ -23,18 +25,31 @@ public static class ExitCodes
 public static class CliApp
 {
     /// <summary>Parses <paramref name="args"/>, runs the chosen command, and returns its exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, CliServices.Default);
+
+    /// <summary>As <see cref="Run(string[], TextWriter, TextWriter)"/>, with the engine parts in <paramref name="services"/>.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CliServices services)
     {
         var root = new RootCommand("LlamaBoard: fine-tune large language models with LoRA, QLoRA, freeze or full " +
                                    "tuning, from LLaMA-Factory-compatible YAML configs.");
+        root.Subcommands.Add(TrainCommand.Create(output, error, services));
+        root.Subcommands.Add(ChatCommand.Create(output, error, services));
+        root.Subcommands.Add(ExportCommand.Create(output, error, services));
+        root.Subcommands.Add(ApiCommand.Create(output, error, services));
+        root.Subcommands.Add(WebUiCommand.Create(output));
+        root.Subcommands.Add(KeysCommand.Create(output));
         root.Subcommands.Add(EnvCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(BenchDataCommand.Create(output));
 
         try
         {
-            var configuration = new InvocationConfiguration { Output = output, Error = error };
-            return root.Parse(args).Invoke(configuration);
+            // No process-termination handling by System.CommandLine: train handles Ctrl+C itself (graceful stop at
+            // the next step), and the board's host has its own.
+            var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
+            var parseResult = root.Parse(args);
+            int code = parseResult.Invoke(configuration);
+            return parseResult.Errors.Count > 0 ? ExitCodes.BadConfiguration : code;
         }
         catch (TorchRuntimeException e)
         {

@@ -1,0 +1,26 @@
+using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Training;
+
+namespace LlamaBoard.Cli;
+
+/// <summary>
+/// The engine parts the commands use, gathered in one place so that each part plugs in with one line in
+/// <see cref="Default"/> and tests can substitute fakes.
+/// </summary>
+public sealed class CliServices
+{
+    /// <summary>
+    /// What <c>llamaboard</c> runs with. Engine parts that are not built yet are null; their commands validate the
+    /// configuration and then say so (exit code <see cref="ExitCodes.NotBuilt"/>).
+    /// </summary>
+    public static CliServices Default { get; } = new();
+
+    /// <summary>Creates the trainer for <c>llamaboard train</c>; null while the trainer is not built.</summary>
+    public Func<ITrainingRunner>? CreateTrainer { get; init; }
+
+    /// <summary>Checks that need more than the options (datasets in dataset_info.json, model folders, …).</summary>
+    public IReadOnlyList<IOptionsCheck> Checks { get; init; } = [];
+
+    /// <summary>Where Ctrl+C comes from.</summary>
+    public IInterruptSource Interrupts { get; init; } = new ConsoleInterrupts();
+}

@@ -1,0 +1,31 @@
+using LlamaBoard.Web.Components;
+
+namespace LlamaBoard.Web;
+
+/// <summary>
+/// Builds and runs the board. Program.cs calls it, and so does <c>llamaboard webui</c>, which hosts the board
+/// from the command-line tool's own folder.
+/// </summary>
+public static class BoardHost
+{
+    /// <summary>Builds the board's web application from command-line style arguments (<c>--urls</c>, <c>--environment</c>, …).</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // The board's assets and settings are named after this assembly, also when another program hosts it.
+            ApplicationName = typeof(BoardHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.AddLlamaBoard();
+
+        var app = builder.Build();
+        app.UseLlamaBoard();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    /// <summary>Builds the board and serves it until the process is asked to stop.</summary>
+    public static void Run(string[] args) => Build(args).Run();
+}
