@@ -60,7 +60,7 @@ public static class DataPipeline
             }
             template = template with { ToolFormat = options.ToolFormat };
         }
-        return template with { EnableThinking = options.EnableThinking };
+        return template with { EnableThinking = options.EnableThinking, PreserveThinking = options.PreserveThinking };
     }
 
     /// <summary>The processor for a stage.</summary>
@@ -116,6 +116,20 @@ public static class DataPipeline
             throw new DatasetException(e.Message.Split(" (Parameter")[0]);
         }
 
+        string? savedCopy = options.TokenizedPath is { Length: > 0 } folder ? Path.Combine(folder, TokenizedCache.TokenizedPathFile) : null;
+        if (savedCopy is not null && File.Exists(savedCopy))
+        {
+            // LLaMA-Factory's tokenized_path: a saved copy is used as it is, whatever the data options say now.
+            progress?.Report(new DataProgress(DataPhase.LoadingCache, null, 0, null));
+            var saved = TokenizedCache.TryRead(savedCopy, null) ?? throw new DatasetException(
+                $"{savedCopy} is not a readable LlamaBoard tokenized dataset", remedy: "delete it (or the tokenized_path folder) to rebuild it");
+            if (saved.Train.Stage != stage)
+                throw new DatasetException($"{savedCopy} holds data for stage {saved.Train.Stage.Key()}, not {stage.Key()}",
+                                           remedy: "point tokenized_path at another folder for this stage");
+            progress?.Report(new DataProgress(DataPhase.Done, null, saved.Train.Count, saved.Train.Count));
+            return new PreparedData(saved.Train, saved.Eval, saved.Report, templateTokenizer, true, savedCopy, clock.Elapsed);
+        }
+
         string key = CacheKey(options, stage, evalStage ?? stage, template, tokenizerFingerprint);
         string path = TokenizedCache.PathFor(options.TokenizedCacheDir ?? TokenizedCache.DefaultDirectory, key);
         if (!options.OverwriteCache)
@@ -123,6 +137,7 @@ public static class DataPipeline
             progress?.Report(new DataProgress(DataPhase.LoadingCache, null, 0, null));
             if (TokenizedCache.TryRead(path, key) is { } cached)
             {
+                if (savedCopy is not null) TokenizedCache.Write(savedCopy, key, cached.Train, cached.Eval, cached.Report);
                 progress?.Report(new DataProgress(DataPhase.Done, null, cached.Train.Count, cached.Train.Count));
                 return new PreparedData(cached.Train, cached.Eval, cached.Report, templateTokenizer, true, path, clock.Elapsed);
             }
@@ -144,6 +159,7 @@ public static class DataPipeline
 
         progress?.Report(new DataProgress(DataPhase.WritingCache, null, 0, null));
         TokenizedCache.Write(path, key, train, eval, report);
+        if (savedCopy is not null) TokenizedCache.Write(savedCopy, key, train, eval, report);
         progress?.Report(new DataProgress(DataPhase.Done, null, train.Count, train.Count));
         return new PreparedData(train, eval, report, templateTokenizer, false, path, clock.Elapsed);
     }
@@ -246,6 +262,6 @@ public static class DataPipeline
         static string Slots(SlotFormat f) => "[" + string.Join("|", f.Slots.Select(s => s.ToString())) + "]";
         return string.Join(";", t.Name, Slots(t.User), Slots(t.Assistant), Slots(t.System), Slots(t.Function),
                            Slots(t.Observation), Slots(t.Prefix), t.ToolFormat, t.DefaultSystem, string.Join(",", t.StopWords),
-                           t.ThoughtWords.ToString(), t.ToolCallWords.ToString(), t.EfficientEos, t.ReplaceEos, t.Kind, t.EnableThinking);
+                           t.ThoughtWords.ToString(), t.ToolCallWords.ToString(), t.EfficientEos, t.ReplaceEos, t.Kind, t.EnableThinking, t.PreserveThinking);
     }
 }

@@ -1,8 +1,8 @@
 namespace LlamaBoard.Engine.Data;
 
 /// <summary>
-/// The data settings the pipeline needs, named after LLaMA-Factory's YAML keys (in each summary). The options
-/// model maps its validated values onto this record; it is kept here so the data layer has no other dependency.
+/// The data settings the pipeline needs, named after LLaMA-Factory's YAML keys (in each summary).
+/// <see cref="From"/> maps the validated options model onto it; tests and tools build it directly.
 /// </summary>
 public sealed record DataPipelineOptions
 {
@@ -32,7 +32,7 @@ public sealed record DataPipelineOptions
     public bool TrainOnPrompt { get; init; }
     /// <summary><c>mask_history</c>: learn only the last turn of a multi-turn conversation.</summary>
     public bool MaskHistory { get; init; }
-    /// <summary><c>mix_strategy</c>: concat, interleave_under or interleave_over.</summary>
+    /// <summary><c>mix_strategy</c>: concat, interleave_under, interleave_over or interleave_once.</summary>
     public string MixStrategy { get; init; } = "concat";
     /// <summary><c>interleave_probs</c>: sampling weights per dataset for the interleave strategies.</summary>
     public IReadOnlyList<double>? InterleaveProbs { get; init; }
@@ -42,6 +42,8 @@ public sealed record DataPipelineOptions
     public string? DefaultSystem { get; init; }
     /// <summary><c>enable_thinking</c>: reasoning templates learn an empty thought (true) or put it in the prompt (false).</summary>
     public bool EnableThinking { get; init; } = true;
+    /// <summary><c>preserve_thinking</c>: reasoning templates keep the thoughts of earlier answers (the model's own template drops them).</summary>
+    public bool PreserveThinking { get; init; }
     /// <summary><c>tool_format</c>: overrides the template's tool-call format (default, qwen, llama3, mistral).</summary>
     public string? ToolFormat { get; init; }
     /// <summary><c>skip_bad_records</c> (LlamaBoard): skip malformed records and report them, instead of failing.</summary>
@@ -53,7 +55,50 @@ public sealed record DataPipelineOptions
     /// <summary><c>tokenized_cache_dir</c> (LlamaBoard): where tokenized datasets are cached; null for the user cache folder.</summary>
     public string? TokenizedCacheDir { get; init; }
 
+    /// <summary>
+    /// <c>tokenized_path</c>: a folder holding one tokenized copy of the data. When it holds one it is loaded and
+    /// the data options are not consulted (as in LLaMA-Factory); otherwise the data is prepared and saved there.
+    /// </summary>
+    public string? TokenizedPath { get; init; }
+
     /// <summary>Whether samples are packed for <paramref name="stage"/>.</summary>
     public bool PackingFor(DataStage stage) =>
         stage == DataStage.Pretrain ? Packing ?? true : (Packing ?? false) || NeatPacking;
+
+    /// <summary>The data settings of a run's options (data keys, plus seed from the training keys).</summary>
+    public static DataPipelineOptions From(Configuration.LlamaBoardOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var d = options.Data;
+        return new DataPipelineOptions
+        {
+            Dataset = d.Dataset ?? [],
+            EvalDataset = d.EvalDataset ?? [],
+            DatasetDir = d.DatasetDir,
+            Template = d.Template,
+            CutoffLen = d.CutoffLen,
+            MaxSamples = d.MaxSamples,
+            ValSize = d.ValSize,
+            Packing = d.Packing,
+            NeatPacking = d.NeatPacking,
+            TrainOnPrompt = d.TrainOnPrompt,
+            MaskHistory = d.MaskHistory,
+            MixStrategy = d.MixStrategy switch
+            {
+                Configuration.MixStrategy.InterleaveUnder => "interleave_under",
+                Configuration.MixStrategy.InterleaveOver => "interleave_over",
+                Configuration.MixStrategy.InterleaveOnce => "interleave_once",
+                _ => "concat",
+            },
+            InterleaveProbs = d.InterleaveProbs,
+            Seed = options.Training.Seed,
+            DefaultSystem = d.DefaultSystem,
+            EnableThinking = d.EnableThinking ?? true,
+            PreserveThinking = d.PreserveThinking,
+            ToolFormat = d.ToolFormat,
+            PreprocessingNumWorkers = d.PreprocessingNumWorkers,
+            OverwriteCache = d.OverwriteCache,
+            TokenizedPath = d.TokenizedPath,
+        };
+    }
 }

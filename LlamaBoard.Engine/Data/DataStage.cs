@@ -31,6 +31,18 @@ public static class DataStages
         _ => throw new ArgumentException($"unknown stage '{stage}'; expected pt, sft, rm, dpo, kto or ppo", nameof(stage)),
     };
 
+    /// <summary>The data stage of the options model's training stage.</summary>
+    /// <param name="stage">The run's stage.</param>
+    /// <param name="predictWithGenerate">True for the evaluation set of an sft run that generates.</param>
+    public static DataStage From(Configuration.TrainingStage stage, bool predictWithGenerate = false) => stage switch
+    {
+        Configuration.TrainingStage.Pretrain => DataStage.Pretrain,
+        Configuration.TrainingStage.Sft => predictWithGenerate ? DataStage.Unsupervised : DataStage.Supervised,
+        Configuration.TrainingStage.Reward or Configuration.TrainingStage.Dpo => DataStage.Pairwise,
+        Configuration.TrainingStage.Kto => DataStage.Feedback,
+        _ => DataStage.Unsupervised,
+    };
+
     /// <summary>LLaMA-Factory's key for the stage (for cache keys and messages).</summary>
     public static string Key(this DataStage stage) => stage switch
     {

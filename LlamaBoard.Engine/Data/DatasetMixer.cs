@@ -3,12 +3,13 @@ namespace LlamaBoard.Engine.Data;
 /// <summary>
 /// Combines several datasets (<c>mix_strategy</c>): <c>concat</c> appends them; <c>interleave_under</c> takes
 /// them in turn (or by <c>interleave_probs</c>) until the first runs out; <c>interleave_over</c> keeps going,
-/// restarting exhausted ones, until every dataset has been used up at least once.
+/// restarting exhausted ones, until every dataset has been used up at least once; <c>interleave_once</c> uses
+/// every example exactly once, drawing from the datasets that still have examples.
 /// </summary>
 public static class DatasetMixer
 {
     /// <summary>The strategy names, for messages.</summary>
-    public const string Strategies = "concat, interleave_under, interleave_over";
+    public const string Strategies = "concat, interleave_under, interleave_over, interleave_once";
 
     /// <summary>Mixes <paramref name="datasets"/> with <paramref name="strategy"/>, seeded for the random picks.</summary>
     /// <exception cref="ArgumentException">Unknown strategy or malformed probabilities.</exception>
@@ -16,7 +17,7 @@ public static class DatasetMixer
                                  IReadOnlyList<double>? probabilities, int seed)
     {
         if (datasets.Count == 0) return [];
-        if (strategy is not ("concat" or "interleave_under" or "interleave_over"))
+        if (strategy is not ("concat" or "interleave_under" or "interleave_over" or "interleave_once"))
             throw new ArgumentException($"mix_strategy '{strategy}' is unknown; use one of {Strategies}", nameof(strategy));
         if (datasets.Count == 1) return [.. datasets[0]];
         if (strategy == "concat") return [.. datasets.SelectMany(d => d)];
@@ -25,6 +26,7 @@ public static class DatasetMixer
             if (datasets[i].Count == 0)
                 throw new ArgumentException($"dataset {i + 1} of the mix is empty; interleaving needs examples in every dataset",
                                             nameof(datasets));
+        if (strategy == "interleave_once") return Once(datasets, probabilities, seed);
         bool untilAll = strategy == "interleave_over";
         if (probabilities is null)
         {
@@ -50,6 +52,45 @@ public static class DatasetMixer
                 exhausted[source] = true;
                 next[source] = 0;
             }
+        }
+        return result;
+    }
+
+    /// <summary>Each example once: draw a dataset among those with examples left (by weight, or in turn).</summary>
+    static List<T> Once<T>(IReadOnlyList<IReadOnlyList<T>> datasets, IReadOnlyList<double>? probabilities, int seed)
+    {
+        if (probabilities is not null) _ = Cumulative(probabilities, datasets.Count); // validates them
+        var raw = probabilities?.ToArray();
+        var next = new int[datasets.Count];
+        var random = new SeededRandom(seed);
+        var result = new List<T>(datasets.Sum(d => d.Count));
+        int turn = 0;
+        while (result.Count < result.Capacity)
+        {
+            int source;
+            if (raw is null)
+            {
+                do source = turn++ % datasets.Count; while (next[source] >= datasets[source].Count);
+            }
+            else
+            {
+                double total = 0;
+                for (int i = 0; i < raw.Length; i++) if (next[i] < datasets[i].Count) total += raw[i];
+                if (total <= 0) // only zero-weight datasets are left: finish them in order
+                    source = Enumerable.Range(0, datasets.Count).First(i => next[i] < datasets[i].Count);
+                else
+                {
+                    double u = random.NextDouble() * total;
+                    source = -1;
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        if (next[i] >= datasets[i].Count) continue;
+                        source = i;
+                        if ((u -= raw[i]) < 0) break;
+                    }
+                }
+            }
+            result.Add(datasets[source][next[source]++]);
         }
         return result;
     }

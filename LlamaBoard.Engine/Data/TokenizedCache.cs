@@ -57,6 +57,9 @@ public static class TokenizedCache
         return HashText(parts.ToString());
     }
 
+    /// <summary>The file of a tokenized copy inside a tokenized_path folder.</summary>
+    public const string TokenizedPathFile = "tokenized.lbtok";
+
     /// <summary>The cache file for <paramref name="key"/> inside <paramref name="directory"/>.</summary>
     public static string PathFor(string directory, string key) => Path.Combine(directory, key + ".lbtok");
 
@@ -85,8 +88,11 @@ public static class TokenizedCache
         }
     }
 
-    /// <summary>Reads a cache file; null when it is missing, of another key, or unreadable (it is then rebuilt).</summary>
-    public static (TokenizedDataset Train, TokenizedDataset Eval, DataLoadReport Report)? TryRead(string path, string key)
+    /// <summary>
+    /// Reads a cache file; null when it is missing, of another key, or unreadable (it is then rebuilt). A null
+    /// <paramref name="key"/> accepts any key (tokenized_path).
+    /// </summary>
+    public static (TokenizedDataset Train, TokenizedDataset Eval, DataLoadReport Report)? TryRead(string path, string? key)
     {
         if (!File.Exists(path)) return null;
         try
@@ -95,7 +101,7 @@ public static class TokenizedCache
             using var reader = new BinaryReader(stream, Encoding.UTF8);
             if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic) return null;
             var header = JsonSerializer.Deserialize<CacheHeader>(reader.ReadBytes(reader.ReadInt32()));
-            if (header is null || header.Key != key) return null;
+            if (header is null || (key is not null && header.Key != key)) return null;
             var train = ReadSplit(reader, header.Stage);
             var eval = ReadSplit(reader, header.Stage);
             return (train, eval, header.Report.ToReport());

@@ -53,6 +53,12 @@ public sealed record ChatTemplate
     /// </summary>
     public bool EnableThinking { get; init; } = true;
 
+    /// <summary>
+    /// Reasoning templates: keep the thoughts of answers before the last user query (the model's own template,
+    /// and so the default here, drops them; LLaMA-Factory's <c>preserve_thinking</c>).
+    /// </summary>
+    public bool PreserveThinking { get; init; }
+
     /// <summary>The empty thought block ("&lt;think&gt;\n\n&lt;/think&gt;\n\n" for Qwen 3).</summary>
     public string EmptyThought => ThoughtWords.Open + ThoughtWords.Close;
 }

@@ -118,7 +118,7 @@ public static class TemplateFormatter
         int lastQuery = -1;
         for (int i = 0; i < result.Count; i++)
             if (result[i].Role == ChatRole.User) lastQuery = i;
-        for (int i = 1; i < result.Count - 1; i += 2)
+        for (int i = 1; i < result.Count - 1 && !template.PreserveThinking; i += 2)
             if (i < lastQuery) result[i] = result[i] with { Content = RemoveThought(template, result[i].Content) };
         if (!template.EnableThinking)
             result[^1] = result[^1] with { Content = RemoveThought(template, result[^1].Content) };
