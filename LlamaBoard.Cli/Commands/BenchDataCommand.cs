@@ -11,7 +11,7 @@ namespace LlamaBoard.Cli.Commands;
 /// </summary>
 internal static class BenchDataCommand
 {
-    /// <summary>The <c>bench</c> command with its <c>data</c> subcommand.</summary>
+    /// <summary>The <c>data</c> subcommand of <c>bench</c>.</summary>
     public static Command Create(TextWriter output)
     {
         var tokenizer = new Option<string>("--tokenizer")
@@ -63,6 +63,6 @@ internal static class BenchDataCommand
                 return ExitCodes.Failure;
             }
         });
-        return new Command("bench", "Benchmarks.") { data };
+        return data;
     }
 }

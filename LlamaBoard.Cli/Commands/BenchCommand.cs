@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace LlamaBoard.Cli.Commands;
+
+/// <summary><c>llamaboard bench</c>: performance measurements (not tests); one subcommand per benchmark.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command("bench", "Measure performance: loading checkpoints (load), preprocessing data (data).");
+        command.Subcommands.Add(BenchLoadCommand.Create(output, error));
+        command.Subcommands.Add(BenchDataCommand.Create(output));
+        return command;
+    }
+}
