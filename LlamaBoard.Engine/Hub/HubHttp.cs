@@ -53,7 +53,9 @@ internal sealed class HubHttp : IDisposable
         TimeSpan? timeout, Action<HttpRequestMessage>? configure, CancellationToken ct)
     {
         var uri = url;
-        bool sendToken = true;
+        // The token goes only to the hub's own host: a CDN URL is signed, and a redirect elsewhere must not leak it.
+        var hubHost = new Uri(Site.Endpoint);
+        bool sendToken = SameHost(uri, hubHost);
         for (int hop = 0; ; hop++)
         {
             using var request = new HttpRequestMessage(method, uri);
@@ -87,12 +89,12 @@ internal sealed class HubHttp : IDisposable
             if (!IsRedirect(response.StatusCode) || response.Headers.Location is not { } location || redirects == RedirectPolicy.None)
                 return response;
             var next = location.IsAbsoluteUri ? location : new Uri(uri, location);
-            bool sameHost = Uri.Compare(next, uri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+            bool sameHost = SameHost(next, uri);
             if (redirects == RedirectPolicy.SameHost && !sameHost) return response;
             response.Dispose();
             if (hop >= MaxRedirects)
                 throw new HubException(HubErrorKind.ServerError, $"{Site.Name} redirected {url} more than {MaxRedirects} times; check {Site.EndpointVariable}.");
-            sendToken &= sameHost;
+            sendToken &= sameHost && SameHost(next, hubHost);
             uri = next;
         }
     }
@@ -145,6 +147,8 @@ internal sealed class HubHttp : IDisposable
             _ => inner,
         };
     }
+
+    static bool SameHost(Uri a, Uri b) => Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     public static bool IsRedirect(HttpStatusCode status) => (int)status is 301 or 302 or 303 or 307 or 308;
 
