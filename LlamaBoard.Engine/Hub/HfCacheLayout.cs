@@ -161,6 +161,25 @@ public sealed partial class HfCacheLayout(string root)
         }
     }
 
+    /// <summary>
+    /// The file a snapshot entry stands for, following its link, or null when it is missing or a dangling link
+    /// (a blob deleted by hand). File.Exists and FileInfo.Length look at the link itself, so they cannot be used.
+    /// </summary>
+    internal static FileInfo? Resolve(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) return null;
+        if (info.LinkTarget is null) return info;
+        try
+        {
+            return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target && target.Exists ? target : null;
+        }
+        catch (IOException)
+        {
+            return null; // A link loop or an unreadable link: not a usable file.
+        }
+    }
+
     static string ValidSegment(string value, string what) =>
         value.Length > 0 && value.IndexOfAny(['/', '\\', '\0']) < 0 && value is not "." and not ".."
             ? value : throw new HubException(HubErrorKind.ServerError, $"The hub gave an unusable {what} '{value}'.");

@@ -56,7 +56,7 @@ internal sealed class HfSnapshotDownloader
 
         // A sharded model's weight files are named inside its index, so the index comes first.
         if (filter.ModelFilesOnly && entries.ContainsKey(HubFileFilter.SafetensorsIndex) &&
-            !File.Exists(cache.PointerPath(repo, commit, HubFileFilter.SafetensorsIndex)))
+            HfCacheLayout.Resolve(cache.PointerPath(repo, commit, HubFileFilter.SafetensorsIndex)) is null)
             await FetchAsync(repo, commit, [HubFileFilter.SafetensorsIndex], entries, new ProgressTracker(repo.Id, null), ct).ConfigureAwait(false);
         var selected = Select(repo, commit, filter, entries.Keys);
 
@@ -77,15 +77,14 @@ internal sealed class HfSnapshotDownloader
 
     string? ReadPointer(HubRepoId repo, string commit, string path)
     {
-        string pointer = cache.PointerPath(repo, commit, path);
-        return File.Exists(pointer) ? File.ReadAllText(pointer) : null;
+        return HfCacheLayout.Resolve(cache.PointerPath(repo, commit, path)) is { } file ? File.ReadAllText(file.FullName) : null;
     }
 
     /// <summary>Brings <paramref name="paths"/> into the snapshot, downloading the blobs the cache lacks.</summary>
     async Task FetchAsync(HubRepoId repo, string commit, IReadOnlyList<string> paths, Dictionary<string, HubFileEntry> entries,
         ProgressTracker tracker, CancellationToken ct)
     {
-        var cached = paths.Where(p => File.Exists(cache.PointerPath(repo, commit, p))).ToList();
+        var cached = paths.Where(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p)) is not null).ToList();
         var missing = paths.Except(cached).ToList();
 
         // HEAD each missing file (bounded parallelism): its etag names the blob, its size and CDN location drive the transfer.
@@ -93,7 +92,7 @@ internal sealed class HfSnapshotDownloader
         await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count), Parallelism(ct), async (i, token) =>
             metadata[i] = await api.HeadAsync(repo, commit, missing[i], token).ConfigureAwait(false)).ConfigureAwait(false);
 
-        long cachedBytes = cached.Sum(p => new FileInfo(cache.PointerPath(repo, commit, p)).Length);
+        long cachedBytes = cached.Sum(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p))!.Length);
         var blobs = missing.Select((path, i) => (Path: path, Meta: metadata[i])).GroupBy(x => x.Meta.Etag, StringComparer.Ordinal).ToList();
         long needed = blobs.Where(b => !File.Exists(cache.BlobPath(repo, b.Key))).Sum(b =>
             b.First().Meta.Size - (File.Exists(cache.BlobPath(repo, b.Key) + ".incomplete") ? new FileInfo(cache.BlobPath(repo, b.Key) + ".incomplete").Length : 0));
@@ -167,14 +166,14 @@ internal sealed class HfSnapshotDownloader
 
         var paths = cache.ReadTree(repo, commit)?.Select(f => f.Path).ToList() ?? FilesUnder(folder!);
         var selected = filter.Select(paths, p => ReadPointer(repo, commit, p), repo.ToString());
-        var missing = selected.Where(p => !File.Exists(cache.PointerPath(repo, commit, p))).ToList();
+        var missing = selected.Where(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p)) is null).ToList();
         if (selected.Count == 0 || missing.Count > 0)
             throw new HubException(HubErrorKind.NotInCache,
                 $"{why} the cached copy of {repo} (commit {commit}) is incomplete" +
                 (missing.Count > 0 ? $": {missing.Count} file(s) missing ({string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")})" : "") +
                 ". Run the download again with network access to complete it.", networkError);
 
-        long bytes = selected.Sum(p => new FileInfo(cache.PointerPath(repo, commit, p)).Length);
+        long bytes = selected.Sum(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p))!.Length);
         tracker.Start(bytes, selected.Count, bytes, selected.Count);
         tracker.Completed();
         string? notice = networkError is null ? null : $"{networkError.Message.Split(". Check")[0]}; using the cached copy (commit {commit[..Math.Min(12, commit.Length)]}).";

@@ -398,6 +398,9 @@ sealed class FakeHub : IAsyncDisposable
                 if (cutAt is { } c && sent >= c)
                 {
                     await ctx.Response.Body.FlushAsync();
+                    // Give the client time to read what was sent: an abort resets the connection, and a reset
+                    // discards bytes still waiting in the client's socket buffer.
+                    await Task.Delay(200);
                     ctx.Abort(); // The connection drops mid-file.
                     return;
                 }
