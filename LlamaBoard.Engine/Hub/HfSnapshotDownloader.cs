@@ -27,7 +27,7 @@ internal sealed class HfSnapshotDownloader
     public async Task<HubSnapshot> DownloadAsync(HubRepoId repo, HubFileFilter filter, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         string revision = options.RevisionFor(HubSource.HuggingFace);
-        var tracker = new ProgressTracker(repo.Id, progress);
+        using var tracker = new ProgressTracker(repo.Id, progress);
         tracker.Resolving();
         if (options.Offline) return FromCache(repo, revision, filter, tracker, null);
 
@@ -57,7 +57,7 @@ internal sealed class HfSnapshotDownloader
         // A sharded model's weight files are named inside its index, so the index comes first.
         if (filter.ModelFilesOnly && entries.ContainsKey(HubFileFilter.SafetensorsIndex) &&
             HfCacheLayout.Resolve(cache.PointerPath(repo, commit, HubFileFilter.SafetensorsIndex)) is null)
-            await FetchAsync(repo, commit, [HubFileFilter.SafetensorsIndex], entries, new ProgressTracker(repo.Id, null), ct).ConfigureAwait(false);
+            await FetchAsync(repo, commit, [HubFileFilter.SafetensorsIndex], entries, Silent(repo), ct).ConfigureAwait(false);
         var selected = Select(repo, commit, filter, entries.Keys);
 
         await FetchAsync(repo, commit, selected, entries, tracker, ct).ConfigureAwait(false);
@@ -153,30 +153,30 @@ internal sealed class HfSnapshotDownloader
     /// <summary>The cached snapshot of a revision, if it is complete for the selection; else a NotInCache error.</summary>
     HubSnapshot FromCache(HubRepoId repo, string revision, HubFileFilter filter, ProgressTracker tracker, HubException? networkError)
     {
-        string why = networkError is null
-            ? $"Offline mode is on (HF_HUB_OFFLINE or --offline) and"
-            : $"{networkError.Message}{Environment.NewLine}Besides,";
+        // Offline: say so and how to fill the cache. Hub unreachable: its error first, then that the cache cannot stand in.
+        string Fail(string what) => networkError is null
+            ? $"Offline mode is on (HF_HUB_OFFLINE or --offline) and {what}. Download it once with network access (llamaboard download {repo.Id}), then work offline."
+            : $"{networkError.Message} The cache cannot stand in: {what}.";
+
         string? commit = cache.CommitFor(repo, revision);
         string? folder = commit is null ? null : cache.SnapshotFolder(repo, commit);
         if (commit is null || !Directory.Exists(folder))
-            throw new HubException(HubErrorKind.NotInCache,
-                $"{why} the cache at {cache.Root} holds no copy of {repo} at revision '{revision}'. " +
-                (networkError is null ? "Download it once with network access (llamaboard download " + repo.Id + "), then work offline." : "Fix the network problem above and run again."),
-                networkError);
+            throw new HubException(HubErrorKind.NotInCache, Fail($"the cache at {cache.Root} holds no copy of {repo} at revision '{revision}'"), networkError);
 
         var paths = cache.ReadTree(repo, commit)?.Select(f => f.Path).ToList() ?? FilesUnder(folder!);
         var selected = filter.Select(paths, p => ReadPointer(repo, commit, p), repo.ToString());
         var missing = selected.Where(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p)) is null).ToList();
         if (selected.Count == 0 || missing.Count > 0)
-            throw new HubException(HubErrorKind.NotInCache,
-                $"{why} the cached copy of {repo} (commit {commit}) is incomplete" +
-                (missing.Count > 0 ? $": {missing.Count} file(s) missing ({string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")})" : "") +
-                ". Run the download again with network access to complete it.", networkError);
+            throw new HubException(HubErrorKind.NotInCache, Fail(
+                $"the cached copy of {repo} (commit {commit}) is incomplete" +
+                (missing.Count > 0 ? $", {missing.Count} file(s) missing ({string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")})" : "")), networkError);
 
         long bytes = selected.Sum(p => HfCacheLayout.Resolve(cache.PointerPath(repo, commit, p))!.Length);
         tracker.Start(bytes, selected.Count, bytes, selected.Count);
         tracker.Completed();
-        string? notice = networkError is null ? null : $"{networkError.Message.Split(". Check")[0]}; using the cached copy (commit {commit[..Math.Min(12, commit.Length)]}).";
+        string? notice = networkError is null ? null
+            : (networkError.StatusCode is { } status ? $"The Hugging Face hub answered {status}" : "The Hugging Face hub could not be reached") +
+              $"; using the cached copy (commit {commit[..Math.Min(12, commit.Length)]}).";
         return new HubSnapshot(repo, HubSource.HuggingFace, folder!, commit, selected, 0, true, notice);
     }
 
@@ -193,4 +193,6 @@ internal sealed class HfSnapshotDownloader
             filter.Include.Count > 0 ? "include " + string.Join(" ", filter.Include) : null,
             filter.Exclude.Count > 0 ? "exclude " + string.Join(" ", filter.Exclude) : null,
         }.OfType<string>());
+
+    static ProgressTracker Silent(HubRepoId repo) => new(repo.Id, null);
 }

@@ -34,7 +34,7 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
     public async Task<HubSnapshot> DownloadAsync(HubRepoId repo, HubFileFilter filter, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         string revision = options.RevisionFor(HubSource.ModelScope);
-        var tracker = new ProgressTracker(repo.Id, progress);
+        using var tracker = new ProgressTracker(repo.Id, progress);
         tracker.Resolving();
         string folder = RepoFolder(repo);
         var manifest = Manifest.Read(Path.Combine(folder, ManifestName));
@@ -53,7 +53,7 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         manifest.SetListing(revision, listing);
 
         if (filter.ModelFilesOnly && entries.TryGetValue(HubFileFilter.SafetensorsIndex, out var index) && !IsCached(folder, index, manifest, revision))
-            await FetchAsync(repo, revision, [index], manifest, new ProgressTracker(repo.Id, null), ct).ConfigureAwait(false);
+            await FetchAsync(repo, revision, [index], manifest, Silent(repo), ct).ConfigureAwait(false);
         var selected = filter.Select(entries.Keys, p => ReadIfPresent(Path.Combine(folder, p)), repo.ToString());
         if (selected.Count == 0)
             throw new HubException(HubErrorKind.InvalidRequest, $"No file of {repo} on ModelScope matches the selection; its files include: {string.Join(", ", entries.Keys.Take(12))}.");
@@ -140,11 +140,11 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
     HubSnapshot FromCache(HubRepoId repo, string revision, HubFileFilter filter, Manifest manifest, ProgressTracker tracker, HubException? networkError)
     {
         string folder = RepoFolder(repo);
-        string lead = networkError is null ? "Offline mode is on (HF_HUB_OFFLINE or --offline) and" : networkError.Message + Environment.NewLine + "Moreover";
+        string Fail(string what) => networkError is null
+            ? $"Offline mode is on (HF_HUB_OFFLINE or --offline) and {what}. Download it once with network access (llamaboard download {repo.Id} --source modelscope), then work offline."
+            : $"{networkError.Message} The cache cannot stand in: {what}.";
         if (!Directory.Exists(folder))
-            throw new HubException(HubErrorKind.NotInCache,
-                $"{lead} the ModelScope cache at {options.ModelScopeCacheDir} holds no copy of {repo}. " +
-                (networkError is null ? $"Download it once with network access (llamaboard download {repo.Id} --source modelscope)." : "Fix the network problem and run again."), networkError);
+            throw new HubException(HubErrorKind.NotInCache, Fail($"the ModelScope cache at {options.ModelScopeCacheDir} holds no copy of {repo}"), networkError);
         var listing = manifest.Listing(revision);
         IReadOnlyCollection<string> paths = listing?.Keys.ToList() ?? Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(folder, f).Replace(Path.DirectorySeparatorChar, '/'))
@@ -152,14 +152,15 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         var selected = filter.Select(paths, p => ReadIfPresent(Path.Combine(folder, p)), repo.ToString());
         var missing = selected.Where(p => !File.Exists(Path.Combine(folder, p)) || (listing is not null && listing[p].Size is { } s && new FileInfo(Path.Combine(folder, p)).Length != s)).ToList();
         if (selected.Count == 0 || missing.Count > 0)
-            throw new HubException(HubErrorKind.NotInCache,
-                $"{lead} the cached copy of {repo} at {folder} is incomplete" +
-                (missing.Count > 0 ? $": {missing.Count} file(s) missing ({string.Join(", ", missing.Take(3))})" : "") + ". Run the download again with network access.", networkError);
+            throw new HubException(HubErrorKind.NotInCache, Fail(
+                $"the cached copy of {repo} at {folder} is incomplete" +
+                (missing.Count > 0 ? $", {missing.Count} file(s) missing ({string.Join(", ", missing.Take(3))})" : "")), networkError);
         long bytes = selected.Sum(p => new FileInfo(Path.Combine(folder, p)).Length);
         tracker.Start(bytes, selected.Count, bytes, selected.Count);
         tracker.Completed();
         return new HubSnapshot(repo, HubSource.ModelScope, folder, revision, selected, 0, true,
-            networkError is null ? null : "ModelScope could not be reached; using the cached copy.");
+            networkError is null ? null
+                : (networkError.StatusCode is { } status ? $"ModelScope answered {status}" : "ModelScope could not be reached") + "; using the cached copy.");
     }
 
     static string? ReadIfPresent(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
@@ -280,4 +281,6 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
             AtomicFile.WriteAllBytes(path, buffer.ToArray());
         }
     }
+
+    static ProgressTracker Silent(HubRepoId repo) => new(repo.Id, null);
 }
