@@ -29,6 +29,7 @@ public static class CliApp
                                    "tuning, from LLaMA-Factory-compatible YAML configs.");
         root.Subcommands.Add(EnvCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
+        root.Subcommands.Add(DownloadCommand.Create(output, error));
 
         try
         {

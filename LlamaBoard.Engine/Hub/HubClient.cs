@@ -52,6 +52,26 @@ public sealed class HubClient : IDisposable
             : hf.DownloadAsync(repo, filter ?? HubFileFilter.All, progress, ct);
 
     /// <summary>
+    /// The cached copy of <paramref name="repo"/> if it is complete for <paramref name="filter"/> (default: the
+    /// files a model load needs), without any network request; null when it is missing or incomplete. The board
+    /// uses it to mark downloaded models in its dropdown.
+    /// </summary>
+    public async Task<HubSnapshot?> FindCachedAsync(HubRepoId repo, HubFileFilter? filter = null, CancellationToken ct = default)
+    {
+        var offline = Options with { Offline = true };
+        try
+        {
+            return Options.Source == HubSource.ModelScope
+                ? await new ModelScopeDownloader(msHttp, offline).DownloadAsync(repo, filter ?? HubFileFilter.ModelFiles, null, ct).ConfigureAwait(false)
+                : await new HfSnapshotDownloader(hfHttp, offline).DownloadAsync(repo, filter ?? HubFileFilter.ModelFiles, null, ct).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.Kind is HubErrorKind.NotInCache or HubErrorKind.NoUsableFiles)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Fetches a dataset named by a LLaMA-Factory <c>dataset_info.json</c> entry and returns its local folder. The
     /// source is chosen as LLaMA-Factory does: <paramref name="msHubUrl"/> when ModelScope is selected
     /// (<c>USE_MODELSCOPE_HUB</c>) or when there is no <paramref name="hfHubUrl"/>, else <paramref name="hfHubUrl"/>.

@@ -104,7 +104,6 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
                     f.LfsSha256 is { } sha ? new ExpectedHash.Sha256(sha.ToLowerInvariant()) : null, f.Path, partial);
                 await transfer.DownloadAsync(request, tracker, r => api.ErrorAsync(r, repo, revision, f.Path), token).ConfigureAwait(false);
             }
-            File.Delete(partial + ".lock");
             manifest.MarkVerified(revision, f);
             tracker.FilesCompleted(1);
         }).ConfigureAwait(false);

@@ -33,6 +33,20 @@ public class HfOfflineTests
     }
 
     [Fact]
+    public async Task FindCached_tells_downloaded_models_apart_without_network()
+    {
+        await using var bed = await HubTestBed.StartAsync();
+        var (online, _) = await DownloadOnce(bed);
+        bed.Hub.AddRepo("org/other").Commit("main", FakeContent.Text("config.json", "{}"));
+        int requests = bed.Hub.Log.Count;
+        using var client = bed.Client();
+
+        Assert.Equal(online.Folder, (await client.FindCachedAsync(new HubRepoId("org/m")))?.Folder);
+        Assert.Null(await client.FindCachedAsync(new HubRepoId("org/other")));
+        Assert.Equal(requests, bed.Hub.Log.Count);
+    }
+
+    [Fact]
     public async Task Offline_mode_accepts_a_commit_hash_revision()
     {
         await using var bed = await HubTestBed.StartAsync();
