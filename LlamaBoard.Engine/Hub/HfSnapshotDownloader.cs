@@ -54,15 +54,17 @@ internal sealed class HfSnapshotDownloader
         cache.WriteRef(repo, revision, commit);
         var entries = listing.ToDictionary(f => f.Path, StringComparer.Ordinal);
 
-        // A sharded model's weight files are named inside its index, so the index comes first.
+        // A sharded model's weight files are named inside its index, so the index comes first (silently: it is small).
+        var indexTracker = Silent(repo);
         if (filter.ModelFilesOnly && entries.ContainsKey(HubFileFilter.SafetensorsIndex) &&
             HfCacheLayout.Resolve(cache.PointerPath(repo, commit, HubFileFilter.SafetensorsIndex)) is null)
-            await FetchAsync(repo, commit, [HubFileFilter.SafetensorsIndex], entries, Silent(repo), ct).ConfigureAwait(false);
+            await FetchAsync(repo, commit, [HubFileFilter.SafetensorsIndex], entries, indexTracker, ct).ConfigureAwait(false);
         var selected = Select(repo, commit, filter, entries.Keys);
 
         await FetchAsync(repo, commit, selected, entries, tracker, ct).ConfigureAwait(false);
         tracker.Completed();
-        return new HubSnapshot(repo, HubSource.HuggingFace, cache.SnapshotFolder(repo, commit), commit, selected, tracker.Transferred, false);
+        return new HubSnapshot(repo, HubSource.HuggingFace, cache.SnapshotFolder(repo, commit), commit, selected,
+            tracker.Transferred + indexTracker.Transferred, false);
     }
 
     IReadOnlyList<string> Select(HubRepoId repo, string commit, HubFileFilter filter, IReadOnlyCollection<string> paths)

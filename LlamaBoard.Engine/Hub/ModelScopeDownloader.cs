@@ -52,8 +52,9 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         var entries = listing.ToDictionary(f => f.Path, StringComparer.Ordinal);
         manifest.SetListing(revision, listing);
 
+        var indexTracker = Silent(repo);
         if (filter.ModelFilesOnly && entries.TryGetValue(HubFileFilter.SafetensorsIndex, out var index) && !IsCached(folder, index, manifest, revision))
-            await FetchAsync(repo, revision, [index], manifest, Silent(repo), ct).ConfigureAwait(false);
+            await FetchAsync(repo, revision, [index], manifest, indexTracker, ct).ConfigureAwait(false);
         var selected = filter.Select(entries.Keys, p => ReadIfPresent(Path.Combine(folder, p)), repo.ToString());
         if (selected.Count == 0)
             throw new HubException(HubErrorKind.InvalidRequest, $"No file of {repo} on ModelScope matches the selection; its files include: {string.Join(", ", entries.Keys.Take(12))}.");
@@ -67,7 +68,7 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
             manifest.Write(Path.Combine(folder, ManifestName)); // Keeps the checksums of what did arrive.
         }
         tracker.Completed();
-        return new HubSnapshot(repo, HubSource.ModelScope, folder, revision, selected, tracker.Transferred, false);
+        return new HubSnapshot(repo, HubSource.ModelScope, folder, revision, selected, tracker.Transferred + indexTracker.Transferred, false);
     }
 
     async Task FetchAsync(HubRepoId repo, string revision, IReadOnlyList<HubFileEntry> files, Manifest manifest, ProgressTracker tracker, CancellationToken ct)

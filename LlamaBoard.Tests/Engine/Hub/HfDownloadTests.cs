@@ -202,6 +202,8 @@ public class HfDownloadTests
             snapshot.Files);
         Assert.Equal(snapshot.Files, HubTestBed.ReadTree(snapshot.Folder).Keys.Order(StringComparer.Ordinal).ToList());
         Assert.Equal(2, bed.Hub.Requests("cdn").Count());
+        // The three "{}" files share one blob, fetched once (files with the same etag are one download).
+        Assert.Equal(HubTestBed.ReadTree(snapshot.Folder).Values.DistinctBy(Convert.ToHexString).Sum(b => (long)b.Length), snapshot.BytesDownloaded);
     }
 
     [Fact]
