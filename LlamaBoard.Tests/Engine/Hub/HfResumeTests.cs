@@ -160,8 +160,16 @@ public class HfResumeTests
             await using var bed = await HubTestBed.StartAsync();
             var files = Enumerable.Range(0, 6).Select(i => FakeContent.Lfs($"model-{i}.safetensors", 20_000, 100 + i)).ToArray();
             bed.Hub.AddRepo("org/shards").Commit("main", files);
-            // Each transfer waits a moment so that overlapping transfers are seen by the server.
-            bed.Hub.BeforeBody = () => Task.Delay(150);
+            // The first transfers wait until `limit` of them are in flight (or 3 s pass), so the server sees the
+            // full overlap the client allows; a client ignoring the limit would show more at once.
+            int arrived = 0;
+            var allIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            bed.Hub.BeforeBody = async () =>
+            {
+                if (Interlocked.Increment(ref arrived) >= limit) allIn.TrySetResult();
+                await Task.WhenAny(allIn.Task, Task.Delay(3000));
+                await Task.Delay(50);
+            };
             using var client = bed.Client(bed.Options() with { MaxParallelDownloads = limit });
 
             var snapshot = await client.DownloadAsync(new HubRepoId("org/shards"));
