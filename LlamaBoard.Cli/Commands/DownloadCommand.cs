@@ -83,7 +83,22 @@ internal static class DownloadCommand
                 Exclude = parse.GetValue(exclude) ?? [],
                 ModelFilesOnly = type == HubRepoType.Model && includes.Length == 0 && !parse.GetValue(all),
             };
-            return await RunAsync(new HubRepoId(id, type), options, filter, output, error, terminal, ct).ConfigureAwait(false);
+            // Ctrl+C stops the transfers cleanly (partial files stay resumable) instead of killing the process.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                return await RunAsync(new HubRepoId(id, type), options, filter, output, error, terminal, stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
         });
         return command;
     }
