@@ -48,7 +48,8 @@ public static class ActivationCheckpoint
             for (int i = 0; i < state.ParameterCount; i++) saved.Add((Tensor)vars[2 + i]);
             ctx.save_for_backward(saved);
             ctx.save_data("state", state);
-            ctx.save_data("rng", torch.get_rng_state().MoveToOuterDisposeScope());
+            // Kept as bytes: a tensor in the context's data would die with the caller's dispose scope.
+            using (var rng = torch.get_rng_state()) ctx.save_data("rng", rng.data<byte>().ToArray());
             // TorchSharp runs custom forwards with grad disabled: no graph is built here.
             return state.Block(input);
         }
@@ -56,7 +57,7 @@ public static class ActivationCheckpoint
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             var state = (BlockState)ctx.get_data("state");
-            var rngAtForward = (Tensor)ctx.get_data("rng");
+            using var rngAtForward = torch.tensor((byte[])ctx.get_data("rng"), dtype: ScalarType.Byte);
             var saved = ctx.get_saved_variables();
             var parameters = saved.Skip(1).ToList();
 
@@ -70,7 +71,6 @@ public static class ActivationCheckpoint
                 output = state.Block(input);
             }
             torch.set_rng_state(rngNow);
-            rngAtForward.Dispose();
 
             var wrt = new List<Tensor>(parameters.Count + 1);
             if (state.InputNeedsGrad) wrt.Add(input);
