@@ -18,6 +18,7 @@ namespace LlamaBoard.Tests.Engine.Training;
 /// same batches; PyTorch's AdamW, clipping, schedule and cross-entropy on one side, ours (chunked loss, activation
 /// checkpointing, fp32 adapters, token-normalised accumulation) on the other. The loss curves must agree.
 /// </summary>
+[Collection(SerialTorchCollection.Name)]
 public class PyTorchReferenceTests
 {
     public PyTorchReferenceTests() => Torch.EnsureReady();

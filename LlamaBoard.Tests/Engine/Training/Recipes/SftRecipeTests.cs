@@ -3,9 +3,12 @@ using LlamaBoard.Engine.Adapters;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Training;
 
+using LlamaBoard.Tests.Engine.Training;
+
 namespace LlamaBoard.Tests.Engine.Training.Recipes;
 
 /// <summary>SFT end to end on the demo identity data with a tiny model: every method learns; outputs match LLaMA-Factory's.</summary>
+[Collection(SerialTorchCollection.Name)]
 public class SftRecipeTests
 {
     public SftRecipeTests() => Torch.EnsureReady();
