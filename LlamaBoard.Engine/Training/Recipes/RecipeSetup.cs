@@ -1,6 +1,7 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Hub;
+using LlamaBoard.Engine.Models;
 using LlamaBoard.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,6 +28,8 @@ public static class RecipeSetup
     {
         string nameOrPath = options.Model.ModelNameOrPath
             ?? throw new ArgumentException("model_name_or_path is required: a model folder or a hub id such as Qwen/Qwen2.5-0.5B-Instruct.");
+        if (DemoModel.IsDemoPath(nameOrPath) && DemoModel.EnsureCreated(nameOrPath))
+            progress.Report(new TrainingLog(TrainingLogLevel.Info, $"Created the demo model in {Path.GetFullPath(nameOrPath)}."));
         int lastDecile = -1;
         var downloads = new Progress<DownloadProgress>(p =>
         {
