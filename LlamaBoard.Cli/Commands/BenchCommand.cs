@@ -7,9 +7,10 @@ internal static class BenchCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var command = new Command("bench", "Measure performance: loading checkpoints (load), preprocessing data (data).");
+        var command = new Command("bench", "Measure performance: loading checkpoints (load), preprocessing data (data), training steps against PyTorch (train).");
         command.Subcommands.Add(BenchLoadCommand.Create(output, error));
         command.Subcommands.Add(BenchDataCommand.Create(output));
+        command.Subcommands.Add(BenchTrainCommand.Create(output, error));
         return command;
     }
 }
