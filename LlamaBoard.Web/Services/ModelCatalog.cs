@@ -1,0 +1,52 @@
+using LlamaBoard.Web.Settings;
+
+namespace LlamaBoard.Web.Services;
+
+/// <summary>A model the top bar offers by name.</summary>
+/// <param name="Name">What the list shows.</param>
+/// <param name="Path">The model folder it fills in.</param>
+/// <param name="Template">The chat template it fills in; null when unknown.</param>
+public sealed record ModelChoice(string Name, string Path, string? Template);
+
+/// <summary>The models the top bar's model name list offers.</summary>
+public interface IModelCatalog
+{
+    /// <summary>The choices, sorted by name.</summary>
+    IReadOnlyList<ModelChoice> List();
+}
+
+/// <summary>
+/// Model folders found on this machine: <c>models/*</c> (and <c>models/*/*</c>) under the current directory and the
+/// workspace, each holding a config.json. The hub catalogue of families and sizes joins this list when it lands.
+/// </summary>
+public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
+{
+    /// <inheritdoc/>
+    public IReadOnlyList<ModelChoice> List()
+    {
+        var roots = new[] { Path.GetFullPath("models"), Path.Combine(workspace.Root, "models") }.Distinct();
+        var found = new SortedDictionary<string, ModelChoice>(StringComparer.OrdinalIgnoreCase);
+        foreach (string root in roots.Where(Directory.Exists))
+        {
+            foreach (string folder in SafeFolders(root).Concat(SafeFolders(root).SelectMany(SafeFolders)))
+            {
+                if (!File.Exists(Path.Combine(folder, "config.json"))) continue;
+                string name = Path.GetRelativePath(root, folder).Replace('\\', '/');
+                found.TryAdd(name, new ModelChoice(name, folder, null));
+            }
+        }
+        return [.. found.Values];
+    }
+
+    static IEnumerable<string> SafeFolders(string folder)
+    {
+        try
+        {
+            return Directory.GetDirectories(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}
