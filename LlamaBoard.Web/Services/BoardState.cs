@@ -28,6 +28,7 @@ public sealed class BoardState
         }
         ConfigName = Stamp() + ".yaml";
         RefreshDefaultOutputDir();
+        EvalOutputDir = Path.Combine(workspace.SavesDir, "eval_" + Stamp());
     }
 
     /// <summary>The options every control binds to.</summary>
@@ -41,6 +42,21 @@ public sealed class BoardState
 
     /// <summary>The file name Save arguments writes to (in the workspace's configs folder).</summary>
     public string ConfigName { get; set; }
+
+    /// <summary>The Evaluate &amp; Predict tab's output folder (evaluation results and predictions).</summary>
+    public string EvalOutputDir { get; set; } = "";
+
+    /// <summary>The Chat tab's adapters, one pane each next to the base model (at most <see cref="MaxChatAdapters"/>).</summary>
+    public IReadOnlyList<string> ChatAdapters { get; set; } = [];
+
+    /// <summary>Most adapters the Chat tab compares side by side with the base model.</summary>
+    public const int MaxChatAdapters = 4;
+
+    /// <summary>The Chat tab's tool definitions as a JSON array (OpenAI function format).</summary>
+    public string ChatTools { get; set; } = "";
+
+    /// <summary>The Chat tab's sampling seed: every pane answers with the same one.</summary>
+    public int ChatSeed { get; set; } = 42;
 
     /// <summary>The run the Train tab's monitor follows; null before the first Start.</summary>
     public int? WatchedRunId { get; set; }
@@ -89,6 +105,14 @@ public sealed class BoardState
         Options.Training.DoTrain = true;
         outputDirIsDefault = !keepOutputDir || string.IsNullOrWhiteSpace(options.Training.OutputDir);
         if (outputDirIsDefault) Options.Training.OutputDir = null;
+        NotifyChanged();
+    }
+
+    /// <summary>After a Start: propose a fresh default output folder for the next run (unless the user chose one).</summary>
+    public void NewRun()
+    {
+        if (!outputDirIsDefault) return;
+        Options.Training.OutputDir = null;
         NotifyChanged();
     }
 
