@@ -23,6 +23,9 @@ public static class BoardHost
             ApplicationName = typeof(BoardHost).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // Serve the packages' files (_content/MudBlazor, _content/Plotly.Blazor) from the build output in every
+        // environment, not only Development: `llamaboard webui` runs the board in Production from its build folder.
+        builder.WebHost.UseStaticWebAssets();
         builder.AddLlamaBoard();
         configureServices?.Invoke(builder.Services);
 
