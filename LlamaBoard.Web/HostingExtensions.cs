@@ -33,8 +33,7 @@ public static class HostingExtensions
 
     /// <summary>
     /// Binds <see cref="BoardSettings"/> (environment variables LLAMABOARD_WORKSPACE and LLAMABOARD_TOKEN override
-    /// appsettings; the command line overrides both), creates the workspace, and refuses to listen beyond loopback
-    /// without an access token.
+    /// appsettings; the command line overrides both) and the workspace, created when first needed.
     /// </summary>
     public static IHostApplicationBuilder AddBoardSettings(this IHostApplicationBuilder builder)
     {
@@ -53,9 +52,7 @@ public static class HostingExtensions
             else sources.Insert(commandLine, memory);
         }
         builder.Services.Configure<BoardSettings>(builder.Configuration.GetSection(BoardSettings.Section));
-        var settings = builder.Configuration.GetSection(BoardSettings.Section).Get<BoardSettings>() ?? new BoardSettings();
-        ListenAddresses.EnsureSafe(ListenAddresses.FromConfiguration(builder.Configuration), settings.AccessToken);
-        builder.Services.AddSingleton(new BoardWorkspace(settings.Workspace));
+        builder.Services.AddSingleton(services => new BoardWorkspace(services.GetRequiredService<IOptions<BoardSettings>>().Value.Workspace));
         return builder;
     }
 
@@ -110,12 +107,14 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// Configures the pipeline: the access-token gate first (when a token is set), localisation, static assets, the
+    /// Refuses to listen beyond loopback without an access token (<see cref="BoardStartupException"/>), then configures
+    /// the pipeline: the access-token gate first (when a token is set), localisation, static assets, the
     /// login page, the culture switch and the hub; applies the history's migrations; checks libtorch once.
     /// </summary>
     public static WebApplication UseLlamaBoard(this WebApplication app)
     {
         var settings = app.Services.GetRequiredService<IOptions<BoardSettings>>().Value;
+        ListenAddresses.EnsureSafe(ListenAddresses.FromConfiguration(app.Configuration), settings.AccessToken);
         if (!string.IsNullOrEmpty(settings.AccessToken))
             app.UseMiddleware<AccessTokenGate>(settings.AccessToken);
         if (!app.Environment.IsDevelopment())
