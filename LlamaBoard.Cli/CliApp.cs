@@ -40,6 +40,8 @@ public static class CliApp
         root.Subcommands.Add(KeysCommand.Create(output));
         root.Subcommands.Add(EnvCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
+        root.Subcommands.Add(InitModelCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
 
         try
         {

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace LlamaBoard.Cli.Commands;
+
+/// <summary><c>llamaboard bench</c>: performance measurements (not tests); one subcommand per benchmark.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command("bench", "Measure performance: loading checkpoints (load).");
+        command.Subcommands.Add(BenchLoadCommand.Create(output, error));
+        return command;
+    }
+}
