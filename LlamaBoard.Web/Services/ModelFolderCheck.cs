@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaBoard.Engine.Models;
 
 namespace LlamaBoard.Web.Services;
 
@@ -14,12 +15,8 @@ public sealed record ModelFolderResult(bool IsValid, string Message, string? Mod
 /// </summary>
 public static class ModelFolderCheck
 {
-    /// <summary>
-    /// The config.json model_type values LlamaBoard's model loader accepts.
-    /// Replace with <c>ModelFamilies.SupportedTypes</c> when the model loader is merged.
-    /// </summary>
-    public static IReadOnlyCollection<string> SupportedTypes { get; } =
-        ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3"];
+    /// <summary>The config.json model_type values LlamaBoard's model loader accepts (its family presets).</summary>
+    public static IReadOnlyCollection<string> SupportedTypes => ModelFamilies.SupportedTypes;
 
     /// <summary>Checks <paramref name="path"/> (relative paths against the current directory).</summary>
     public static ModelFolderResult Check(string? path)
