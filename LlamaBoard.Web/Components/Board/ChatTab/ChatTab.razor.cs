@@ -36,8 +36,11 @@ public partial class ChatTab : IDisposable
         StateHasChanged();
     });
 
-    void OnAdaptersChanged(IEnumerable<string?>? values) =>
-        State.ChatAdapters = values?.OfType<string>().Take(BoardState.MaxChatAdapters).ToList() ?? [];
+    void OnAdaptersChanged(IEnumerable<string?>? values)
+    {
+        var chosen = values?.OfType<string>().Take(BoardState.MaxChatAdapters).ToList() ?? [];
+        if (!chosen.SequenceEqual(State.ChatAdapters)) State.ChatAdapters = chosen;
+    }
 
     /// <inheritdoc/>
     public void Dispose() => State.Changed -= OnStateChanged;

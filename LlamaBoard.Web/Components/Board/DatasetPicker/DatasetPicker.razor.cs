@@ -40,7 +40,10 @@ public partial class DatasetPicker
         }
     }
 
-    IReadOnlyCollection<string> Selected => Current?.ToList() ?? [];
+    static readonly string[] None = [];
+
+    // The same instance on every render: MudSelect treats a new collection as a new selection.
+    IReadOnlyList<string> Selected => Current ?? None;
 
     string? ErrorText
     {
@@ -68,6 +71,7 @@ public partial class DatasetPicker
     async Task OnSelected(IEnumerable<string?>? values)
     {
         var chosen = values?.OfType<string>().ToList();
+        if (chosen is not null && chosen.SequenceEqual(Selected)) return;
         Current = chosen is { Count: > 0 } ? chosen : null;
         await Changed.InvokeAsync();
     }

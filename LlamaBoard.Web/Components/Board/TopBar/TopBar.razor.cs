@@ -29,7 +29,10 @@ public partial class TopBar : IDisposable
     [CascadingParameter]
     public ValidationReport? Report { get; set; }
 
-    IReadOnlyCollection<string> SelectedAdapters => State.Options.Model.AdapterNameOrPath?.ToList() ?? [];
+    static readonly string[] NoAdapters = [];
+
+    // The same instance on every render: MudSelect treats a new collection as a new selection.
+    IReadOnlyCollection<string> SelectedAdapters => State.Options.Model.AdapterNameOrPath ?? NoAdapters;
 
     string? AdapterError => Report?.For("adapter_name_or_path").Where(m => m.Severity == MessageSeverity.Error).Select(m => m.Text).FirstOrDefault();
 
@@ -81,6 +84,7 @@ public partial class TopBar : IDisposable
     void OnAdaptersChanged(IEnumerable<string?>? values)
     {
         var list = values?.OfType<string>().ToList();
+        if (list is not null && list.SequenceEqual(SelectedAdapters)) return;
         State.Options.Model.AdapterNameOrPath = list is { Count: > 0 } ? list : null;
         State.NotifyChanged();
     }

@@ -36,6 +36,8 @@ public partial class OptionSelect<T> : OptionFieldBase<T>
 
     async Task OnSelected(string? choice)
     {
+        // MudSelect may report the current value again (when it re-renders): that is no change.
+        if ((choice ?? None) == Selected) return;
         if (string.IsNullOrEmpty(choice))
         {
             await ValueChanged.InvokeAsync(default!);
