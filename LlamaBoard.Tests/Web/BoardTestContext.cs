@@ -46,12 +46,14 @@ public static class BoardTestContext
     }
 
     /// <summary>A bUnit context with the board's services; the history is migrated and the job service started.</summary>
-    public static async Task<BunitContext> CreateAsync(TempWorkspace workspace, ITrainingRunner? runner = null)
+    public static async Task<BunitContext> CreateAsync(TempWorkspace workspace, ITrainingRunner? runner = null,
+                                                       Action<IServiceCollection>? configure = null)
     {
         Torch.EnsureReady();
         var context = new BunitContext();
         context.Services.AddMudServices();
         context.Services.AddBoardForTests(workspace.Root, runner);
+        configure?.Invoke(context.Services);
         context.JSInterop.Mode = JSRuntimeMode.Loose;
         await context.Services.GetRequiredService<RunHistory>().InitializeAsync();
         await context.Services.GetRequiredService<JobQueue>().StartAsync(CancellationToken.None);
