@@ -98,7 +98,7 @@ public static class HostingExtensions
     public static IHostApplicationBuilder AddBoardServices(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton<IModelCatalog, LocalModelCatalog>();
-        builder.Services.TryAddSingleton<IDatasetCatalog, DatasetInfoCatalog>();
+        builder.Services.TryAddSingleton<IDatasetCatalog, DataWorkerCatalog>();
         builder.Services.AddSingleton<AdapterCatalog>();
         builder.Services.AddSingleton<ArgumentFiles>();
         builder.Services.AddSingleton<DeviceMonitor>();

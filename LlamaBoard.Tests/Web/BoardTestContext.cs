@@ -36,7 +36,7 @@ public static class BoardTestContext
         services.AddSingleton<JobNotifier>();
         services.AddSingleton<JobQueue>();
         services.AddSingleton<IModelCatalog, LocalModelCatalog>();
-        services.AddSingleton<IDatasetCatalog, DatasetInfoCatalog>();
+        services.AddSingleton<IDatasetCatalog, DataWorkerCatalog>();
         services.AddSingleton<AdapterCatalog>();
         services.AddSingleton<ArgumentFiles>();
         services.AddSingleton<DeviceMonitor>();

@@ -20,7 +20,7 @@ public sealed class BoardState
     {
         this.workspace = workspace;
         Options = WebDefaults();
-        if (models.List().FirstOrDefault() is { } model)
+        if (models.List().FirstOrDefault(m => Directory.Exists(m.Path)) is { } model)
         {
             Options.Model.ModelNameOrPath = model.Path;
             Options.Data.Template = model.Template;

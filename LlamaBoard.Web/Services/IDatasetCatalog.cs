@@ -23,9 +23,8 @@ public sealed record DatasetPreviewExample(long Index, string Raw, IReadOnlyList
 public sealed record DatasetPreviewPage(IReadOnlyList<DatasetPreviewExample> Examples, bool HasMore);
 
 /// <summary>
-/// The board's view of the datasets: names for the multi-select and pages for the "Preview dataset" dialog.
-/// Implemented over the data worker's registry and preview API; until that is part of the build, names come from
-/// dataset_info.json and previews are unavailable (<see cref="PreviewUnavailableReason"/>).
+/// The board's view of the datasets: names for the multi-select and pages for the "Preview dataset" dialog,
+/// implemented over the data pipeline by <see cref="DataWorkerCatalog"/> (tests substitute their own).
 /// </summary>
 public interface IDatasetCatalog
 {

@@ -11,13 +11,14 @@ public sealed record ModelChoice(string Name, string Path, string? Template);
 /// <summary>The models the top bar's model name list offers.</summary>
 public interface IModelCatalog
 {
-    /// <summary>The choices, sorted by name.</summary>
+    /// <summary>The choices: local folders first (sorted by name), then catalogue entries.</summary>
     IReadOnlyList<ModelChoice> List();
 }
 
 /// <summary>
 /// Model folders found on this machine: <c>models/*</c> (and <c>models/*/*</c>) under the current directory and the
-/// workspace, each holding a config.json. The hub catalogue of families and sizes joins this list when it lands.
+/// workspace, each holding a config.json, then the hub catalogue of supported families and sizes (hub id and chat
+/// template; a hub id must be downloaded with <c>llamaboard download</c> before it can be used).
 /// </summary>
 public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
 {
@@ -35,7 +36,10 @@ public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
                 found.TryAdd(name, new ModelChoice(name, folder, null));
             }
         }
-        return [.. found.Values];
+        var catalogue = LlamaBoard.Engine.Hub.ModelCatalog.All
+            .Where(m => !found.ContainsKey(m.Name))
+            .Select(m => new ModelChoice(m.Name, m.HubId, m.Template));
+        return [.. found.Values, .. catalogue];
     }
 
     static IEnumerable<string> SafeFolders(string folder)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaBoard.Engine.Hub;
 using LlamaBoard.Engine.Models;
 
 namespace LlamaBoard.Web.Services;
@@ -35,7 +36,12 @@ public static class ModelFolderCheck
         if (File.Exists(folder))
             return new(false, $"'{path}' is a file; give the folder that holds config.json.");
         if (!Directory.Exists(folder))
-            return new(false, $"The folder '{folder}' does not exist. Hub ids cannot be downloaded here: give a local model folder (make the demo model with 'llamaboard init-model').");
+        {
+            string id = path.Trim();
+            return HubRepoId.IsValid(id) && !HubModelResolver.LooksLikePath(id)
+                ? new(false, $"'{id}' is a hub id that is not on this machine; download it with 'llamaboard download {id}' and choose the downloaded folder.")
+                : new(false, $"The folder '{folder}' does not exist: give a local model folder (make the demo model with 'llamaboard init-model').");
+        }
         string config = Path.Combine(folder, "config.json");
         if (!File.Exists(config))
             return new(false, $"'{folder}' has no config.json, so it is not a Hugging Face model folder.");

@@ -113,12 +113,42 @@ public class MonitorTests
     }
 
     [Fact]
-    public async Task Dataset_preview_says_why_it_is_unavailable()
+    public async Task Dataset_preview_over_the_data_pipeline_shows_templated_records_with_masked_prompts()
     {
         using var workspace = new TempWorkspace();
         await using var context = await BoardTestContext.CreateAsync(workspace);
-        var dialog = await ShowPreviewAsync(context);
-        Assert.Contains("needs the data pipeline", dialog.Find(".preview-unavailable").TextContent);
+        var state = context.Services.GetRequiredService<BoardState>();
+        state.Options.Model.ModelNameOrPath = workspace.MakeModel();
+        state.Options.Data.DatasetDir = workspace.MakeData();
+        state.Options.Data.Template = "qwen3";
+        context.Render<MudPopoverProvider>();
+        var provider = context.Render<MudDialogProvider>();
+        var dialogs = context.Services.GetRequiredService<IDialogService>();
+        var parameters = new DialogParameters<DatasetPreviewDialog> { { d => d.Datasets, ["demo_sft"] }, { d => d.Options, state.Options } };
+        await provider.InvokeAsync(() => dialogs.ShowAsync<DatasetPreviewDialog>("Preview dataset", parameters));
+
+        provider.WaitForAssertion(() => Assert.Equal(5, provider.FindAll(".preview-example").Count), TimeSpan.FromSeconds(10));
+        var first = provider.Find(".preview-example");
+        Assert.Contains("Say 0", string.Concat(first.QuerySelectorAll(".span-masked").Select(e => e.TextContent)));
+        Assert.Contains("The number is 0.", string.Concat(first.QuerySelectorAll(".span-learned").Select(e => e.TextContent)));
+        Assert.Contains("<|im_start|>user", first.TextContent);
+        await provider.Find(".preview-next").ClickAsync(new());
+        provider.WaitForAssertion(() => Assert.Equal(2, provider.FindAll(".preview-example").Count));
+        Assert.Equal("6", provider.FindAll(".preview-example")[1].GetAttribute("data-index"));
+        Assert.Contains("Say 6", provider.FindAll(".preview-example")[1].TextContent);
+    }
+
+    [Fact]
+    public void Datasets_are_listed_by_stage_from_dataset_info()
+    {
+        using var workspace = new TempWorkspace();
+        var catalog = new DataWorkerCatalog();
+        string data = workspace.MakeData();
+        Assert.Equal(["demo_sft", "identity"], catalog.List(data, TrainingStage.Sft).Names);
+        Assert.Equal(["demo_dpo"], catalog.List(data, TrainingStage.Dpo).Names);
+        var missing = catalog.List(Path.Combine(workspace.Root, "nowhere"), TrainingStage.Sft);
+        Assert.Empty(missing.Names);
+        Assert.Contains("does not exist", missing.Problem);
     }
 
     [Fact]

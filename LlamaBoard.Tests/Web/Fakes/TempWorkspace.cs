@@ -18,6 +18,7 @@ public sealed class TempWorkspace : IDisposable
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "config.json"), $"{{\"model_type\": \"{modelType}\", \"hidden_size\": 32}}");
         File.WriteAllText(Path.Combine(folder, "model.safetensors"), "");
+        LlamaBoard.Engine.Tokenization.TinyTokenizer.Write(folder);
         return folder;
     }
 
@@ -33,6 +34,9 @@ public sealed class TempWorkspace : IDisposable
               "demo_dpo": {"file_name": "demo_dpo.json", "ranking": true}
             }
             """);
+        string records = string.Join(",\n", Enumerable.Range(0, 7).Select(i =>
+            $"{{\"instruction\": \"Say {i}\", \"input\": \"\", \"output\": \"The number is {i}.\"}}"));
+        File.WriteAllText(Path.Combine(folder, "demo_sft.json"), "[\n" + records + "\n]");
         return folder;
     }
 
