@@ -217,7 +217,7 @@ public sealed class JobQueue(RunHistory history, JobNotifier notifier, TrainerRe
                     {
                         lock (gate)
                         {
-                            running.Remove(job.Device);
+                            ReleaseDevice(job);
                             runningTasks.Remove(task);
                         }
                         wake.Release();
@@ -226,6 +226,12 @@ public sealed class JobQueue(RunHistory history, JobNotifier notifier, TrainerRe
                 runningTasks.Add(task);
             }
         }
+    }
+
+    /// <summary>Takes the job off its device (under the lock); the next waiting job for that device may start.</summary>
+    void ReleaseDevice(TrainingJob job)
+    {
+        if (running.TryGetValue(job.Device, out var current) && current == job) running.Remove(job.Device);
     }
 
     async Task RunAsync(TrainingJob job, JobRecorder recorder)
@@ -302,6 +308,8 @@ public sealed class JobQueue(RunHistory history, JobNotifier notifier, TrainerRe
         }), job);
         lock (gate)
         {
+            // Free the device before telling anyone, so a refreshed job list shows the job once, as finished.
+            ReleaseDevice(job);
             finished.RemoveAll(j => j.RunId == job.RunId);
             finished.Add(job);
             int keep = Math.Max(1, settings.Value.FinishedJobsKept);

@@ -143,6 +143,12 @@ public class BoardBrowserTests(ITestOutputHelper output)
             Assert.Equal(30, await StepAsync(page));
             await Shot(page, "05-train-finished");
 
+            // Every accordion of the Train tab opened: freeze, LoRA, RLHF, GaLore, BAdam and extra settings.
+            foreach (var header in await page.Locator(".train-panels .mud-expand-panel-header").AllAsync())
+                await header.ClickAsync();
+            await page.Locator("#opt-badam_update_ratio").WaitForAsync();
+            await Shot(page, "05b-train-all-settings");
+
             // The other tabs: every control is there, actions disabled with their reason.
             foreach (var (tab, name, reason) in new[] { ("Evaluate & Predict", "06-evaluate", "Evaluation and prediction need"), ("Chat", "07-chat", "Chat needs the inference engine"), ("Export", "08-export", "Export needs the export engine") })
             {

@@ -221,4 +221,25 @@ public class JobQueueTests
         lock (seen) Assert.Equal(count, seen.Count);
         await queue.StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    public async Task When_the_final_status_is_announced_the_job_is_listed_once_as_finished()
+    {
+        using var workspace = new TempWorkspace();
+        var runner = new FakeTrainingRunner { TotalSteps = 2, StepDelay = TimeSpan.Zero };
+        await using var services = await BoardTestContext.CreateServicesAsync(workspace, runner);
+        var queue = services.GetRequiredService<JobQueue>();
+        var listed = new List<int>();
+        using var subscription = services.GetRequiredService<JobNotifier>().Subscribe(change =>
+        {
+            if (change.Status == RunStatus.Completed && change.Event is null)
+                lock (listed) listed.Add(queue.Jobs.Count(j => j.RunId == change.RunId));
+            return Task.CompletedTask;
+        });
+        await queue.StartAsync(CancellationToken.None);
+        var job = await queue.EnqueueAsync(Options(workspace.Root, "once"));
+        await WaitFor(() => { lock (listed) return listed.Count == 1; }, "the completed status");
+        lock (listed) Assert.Equal([1], listed);
+        await queue.StopAsync(CancellationToken.None);
+    }
 }
