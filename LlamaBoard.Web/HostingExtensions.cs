@@ -1,4 +1,5 @@
 using LlamaBoard.Engine.Runtime;
+using LlamaBoard.Engine.Training;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Hubs;
 using LlamaBoard.Web.Jobs;
@@ -80,13 +81,10 @@ public static class HostingExtensions
         return builder;
     }
 
-    /// <summary>
-    /// The job service and its live channels. The trainer plugs in here: replace the null with
-    /// <c>() =&gt; new Trainer(…)</c> when the trainer is part of the build.
-    /// </summary>
+    /// <summary>The job service and its live channels, running the engine's <see cref="TrainingRunner"/>.</summary>
     public static IHostApplicationBuilder AddTrainingJobs(this IHostApplicationBuilder builder)
     {
-        builder.Services.TryAddSingleton(new TrainerRegistration(null));
+        builder.Services.TryAddSingleton(new TrainerRegistration(() => new TrainingRunner()));
         builder.Services.AddSingleton<JobNotifier>();
         builder.Services.AddSingleton<JobQueue>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobQueue>());

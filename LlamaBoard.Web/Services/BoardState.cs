@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Models;
 using LlamaBoard.Web.Settings;
 
 namespace LlamaBoard.Web.Services;
@@ -20,7 +21,7 @@ public sealed class BoardState
     {
         this.workspace = workspace;
         Options = WebDefaults();
-        if (models.List().FirstOrDefault(m => Directory.Exists(m.Path)) is { } model)
+        if (models.List().FirstOrDefault(m => Directory.Exists(m.Path) || DemoModel.IsDemoPath(m.Path)) is { } model)
         {
             Options.Model.ModelNameOrPath = model.Path;
             Options.Data.Template = model.Template;

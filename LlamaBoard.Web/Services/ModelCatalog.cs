@@ -1,3 +1,4 @@
+using LlamaBoard.Engine.Models;
 using LlamaBoard.Web.Settings;
 
 namespace LlamaBoard.Web.Services;
@@ -36,6 +37,9 @@ public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
                 found.TryAdd(name, new ModelChoice(name, folder, null));
             }
         }
+        // The demo model is offered even before it exists: the trainer creates it on first use.
+        if (!found.Values.Any(m => m.Path == Path.GetFullPath(DemoModel.RelativePath)))
+            found.TryAdd("demo", new ModelChoice("demo", DemoModel.RelativePath, "qwen3"));
         var catalogue = LlamaBoard.Engine.Hub.ModelCatalog.All
             .Where(m => !found.ContainsKey(m.Name))
             .Select(m => new ModelChoice(m.Name, m.HubId, m.Template));

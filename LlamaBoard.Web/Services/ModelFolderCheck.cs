@@ -35,6 +35,8 @@ public static class ModelFolderCheck
         }
         if (File.Exists(folder))
             return new(false, $"'{path}' is a file; give the folder that holds config.json.");
+        if (!Directory.Exists(folder) && DemoModel.IsDemoPath(path.Trim()))
+            return new(true, $"the demo model ({DemoModel.Options(folder).ModelType}); it is created when a run first uses it", DemoModel.Options(folder).ModelType);
         if (!Directory.Exists(folder))
         {
             string id = path.Trim();

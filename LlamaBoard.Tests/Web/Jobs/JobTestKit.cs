@@ -39,6 +39,8 @@ public static class JobTestKit
         {
             var run = await history.GetAsync(runId);
             if (run?.Status == status) return run;
+            if (run is { Status: RunStatus.Completed or RunStatus.Failed or RunStatus.Stopped or RunStatus.Interrupted })
+                throw new InvalidOperationException($"run {runId} ended {run.Status}, expected {status}: {run.Error}");
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {runId} is {run?.Status}, expected {status}");
             await Task.Delay(20);
         }
