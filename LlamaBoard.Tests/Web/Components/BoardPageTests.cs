@@ -44,7 +44,11 @@ public class BoardPageTests
         Assert.Contains("bf16", FieldText(page, "compute_type"));
         Assert.Contains("sft", FieldText(page, "stage"));
         Assert.Contains("lora", FieldText(page, "finetuning_type"));
-        Assert.StartsWith(Path.Combine(workspace.Root, "saves", "model", "lora", "train_"), InputValue(page, "output_dir"));
+        // A fresh machine starts with the demo model (created by the trainer on first use) and its template.
+        Assert.Equal("models/demo", InputValue(page, "model_name_or_path"));
+        Assert.Contains("the demo model (qwen3)", page.Find(".model-folder-ok").TextContent);
+        Assert.Contains("qwen3", FieldText(page, "template"));
+        Assert.StartsWith(Path.Combine(workspace.Root, "saves", "demo", "lora", "train_"), InputValue(page, "output_dir"));
         // Every group of the Train tab is there.
         foreach (string panel in new[] { "extra", "freeze", "lora", "rlhf", "galore", "badam" })
             Assert.Single(page.FindAll($".panel-{panel}"));
@@ -52,7 +56,7 @@ public class BoardPageTests
             Assert.Single(page.FindAll($".btn-{button}"));
         // Without a trainer, Start is disabled and says why.
         Assert.True(page.Find(".btn-start").HasAttribute("disabled"));
-        Assert.Contains("trainer is not part of this build", page.Find(".start-unavailable").TextContent);
+        Assert.Contains("No trainer is registered", page.Find(".start-unavailable").TextContent);
 
         // Idle means idle: no control keeps re-rendering the page.
         int renders = page.RenderCount;

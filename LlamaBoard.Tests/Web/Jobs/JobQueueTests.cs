@@ -183,7 +183,7 @@ public class JobQueueTests
         await using var services = await BoardTestContext.CreateServicesAsync(workspace, runner: null);
         var queue = services.GetRequiredService<JobQueue>();
         await queue.StartAsync(CancellationToken.None);
-        Assert.Contains("trainer is not part of this build", queue.UnavailableReason);
+        Assert.Contains("No trainer is registered", queue.UnavailableReason);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => queue.EnqueueAsync(Options(workspace.Root, "x")));
         Assert.Equal(queue.UnavailableReason, error.Message);
         await queue.StopAsync(CancellationToken.None);
