@@ -8,8 +8,13 @@ namespace LlamaBoard.Web;
 /// </summary>
 public static class BoardHost
 {
-    /// <summary>Builds the board's web application from command-line style arguments (<c>--urls</c>, <c>--environment</c>, …).</summary>
-    public static WebApplication Build(string[] args)
+    /// <summary>
+    /// Builds the board's web application from command-line style arguments (<c>--urls</c>, <c>--environment</c>,
+    /// <c>--LlamaBoard:Workspace=…</c>). <paramref name="configureServices"/> runs after the board's registrations, so
+    /// it can replace them (tests inject a fake trainer there).
+    /// </summary>
+    /// <exception cref="Security.BoardStartupException">The settings are unsafe (beyond loopback without a token).</exception>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -18,7 +23,11 @@ public static class BoardHost
             ApplicationName = typeof(BoardHost).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // Serve the packages' files (_content/MudBlazor, _content/Plotly.Blazor) from the build output in every
+        // environment, not only Development: `llamaboard webui` runs the board in Production from its build folder.
+        builder.WebHost.UseStaticWebAssets();
         builder.AddLlamaBoard();
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseLlamaBoard();

@@ -1,4 +1,15 @@
 using LlamaBoard.Engine.Runtime;
+using LlamaBoard.Engine.Training;
+using LlamaBoard.Web.Data;
+using LlamaBoard.Web.Hubs;
+using LlamaBoard.Web.Jobs;
+using LlamaBoard.Web.Localization;
+using LlamaBoard.Web.Security;
+using LlamaBoard.Web.Services;
+using LlamaBoard.Web.Settings;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 
 namespace LlamaBoard.Web;
@@ -6,23 +17,114 @@ namespace LlamaBoard.Web;
 /// <summary>Service registrations and the request pipeline, kept out of Program.cs.</summary>
 public static class HostingExtensions
 {
-    /// <summary>Registers the board's services: Razor components, MudBlazor, the runtime status.</summary>
+    /// <summary>Registers the board: settings, security, localisation, run history, jobs, the form's services, Razor components.</summary>
     public static IHostApplicationBuilder AddLlamaBoard(this IHostApplicationBuilder builder)
     {
+        builder.AddBoardSettings();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
+        builder.Services.AddSignalR();
         builder.Services.AddSingleton<RuntimeStatus>();
+        builder.AddBoardLocalization();
+        builder.AddRunHistory();
+        builder.AddTrainingJobs();
+        builder.AddBoardServices();
         return builder;
     }
 
-    /// <summary>Configures the pipeline and checks libtorch once at start, logging a plain message if it fails.</summary>
+    /// <summary>
+    /// Binds <see cref="BoardSettings"/> (environment variables LLAMABOARD_WORKSPACE and LLAMABOARD_TOKEN override
+    /// appsettings; the command line overrides both) and the workspace, created when first needed.
+    /// </summary>
+    public static IHostApplicationBuilder AddBoardSettings(this IHostApplicationBuilder builder)
+    {
+        var fromEnvironment = new Dictionary<string, string?>();
+        if (Environment.GetEnvironmentVariable(BoardSettings.WorkspaceVariable) is { Length: > 0 } workspace)
+            fromEnvironment[$"{BoardSettings.Section}:Workspace"] = workspace;
+        if (Environment.GetEnvironmentVariable(BoardSettings.TokenVariable) is { Length: > 0 } token)
+            fromEnvironment[$"{BoardSettings.Section}:AccessToken"] = token;
+        if (fromEnvironment.Count > 0 && builder.Configuration is IConfigurationBuilder configuration)
+        {
+            // Insert before the command line so that --LlamaBoard:… still wins.
+            var sources = configuration.Sources;
+            int commandLine = sources.ToList().FindIndex(s => s is Microsoft.Extensions.Configuration.CommandLine.CommandLineConfigurationSource);
+            var memory = new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = fromEnvironment };
+            if (commandLine < 0) sources.Add(memory);
+            else sources.Insert(commandLine, memory);
+        }
+        builder.Services.Configure<BoardSettings>(builder.Configuration.GetSection(BoardSettings.Section));
+        builder.Services.AddSingleton(services => new BoardWorkspace(services.GetRequiredService<IOptions<BoardSettings>>().Value.Workspace));
+        return builder;
+    }
+
+    /// <summary>English and Simplified Chinese through Resources/BoardText*.resx, chosen by a cookie (the top bar's switch).</summary>
+    public static IHostApplicationBuilder AddBoardLocalization(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddLocalization(options => options.ResourcesPath = "Resources");
+        builder.Services.Configure<RequestLocalizationOptions>(options =>
+        {
+            options.SetDefaultCulture(BoardCultures.Default)
+                .AddSupportedCultures(BoardCultures.Supported)
+                .AddSupportedUICultures(BoardCultures.Supported);
+            options.FallBackToParentUICultures = true;
+            options.FallBackToParentCultures = true;
+        });
+        return builder;
+    }
+
+    /// <summary>The run history: EF Core on SQLite in the workspace (migrations applied at start-up).</summary>
+    public static IHostApplicationBuilder AddRunHistory(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddDbContextFactory<RunHistoryContext>((services, options) =>
+            options.UseSqlite($"Data Source={services.GetRequiredService<BoardWorkspace>().DatabasePath}"));
+        builder.Services.AddSingleton<RunHistory>();
+        return builder;
+    }
+
+    /// <summary>The job service and its live channels, running the engine's <see cref="TrainingRunner"/>.</summary>
+    public static IHostApplicationBuilder AddTrainingJobs(this IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton(new TrainerRegistration(() => new TrainingRunner()));
+        builder.Services.AddSingleton<JobNotifier>();
+        builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<JobQueue>());
+        builder.Services.AddHostedService<TrainingHubRelay>();
+        return builder;
+    }
+
+    /// <summary>The form's helpers: catalogues of models, adapters and datasets, argument files, device readings, per-circuit form state.</summary>
+    public static IHostApplicationBuilder AddBoardServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.TryAddSingleton<IModelCatalog, LocalModelCatalog>();
+        builder.Services.TryAddSingleton<IDatasetCatalog, DataWorkerCatalog>();
+        builder.Services.AddSingleton<AdapterCatalog>();
+        builder.Services.AddSingleton<ArgumentFiles>();
+        builder.Services.AddSingleton<DeviceMonitor>();
+        builder.Services.AddScoped<BoardState>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Refuses to listen beyond loopback without an access token (<see cref="BoardStartupException"/>), then configures
+    /// the pipeline: the access-token gate first (when a token is set), localisation, static assets, the
+    /// login page, the culture switch and the hub; applies the history's migrations; checks libtorch once.
+    /// </summary>
     public static WebApplication UseLlamaBoard(this WebApplication app)
     {
+        var settings = app.Services.GetRequiredService<IOptions<BoardSettings>>().Value;
+        ListenAddresses.EnsureSafe(ListenAddresses.FromConfiguration(app.Configuration), settings.AccessToken);
+        if (!string.IsNullOrEmpty(settings.AccessToken))
+            app.UseMiddleware<AccessTokenGate>(settings.AccessToken);
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseRequestLocalization();
         app.UseAntiforgery();
         app.MapStaticAssets();
+        app.MapLogin();
+        app.MapCultureSwitch();
+        app.MapHub<TrainingHub>(TrainingHub.Path);
 
+        app.Services.GetRequiredService<RunHistory>().InitializeAsync().GetAwaiter().GetResult();
         var status = app.Services.GetRequiredService<RuntimeStatus>();
         if (status.Problem is { } problem)
             app.Logger.LogError("The board runs, but training and chat are disabled: {Problem}", problem);

@@ -29,7 +29,16 @@ internal static class WebUiCommand
         {
             string url = BoardUrl(parseResult.GetValue(host)!, parseResult.GetValue(port));
             output.WriteLine($"LlamaBoard: {url}");
-            BoardHost.Run(["--urls", url]);
+            try
+            {
+                BoardHost.Run(["--urls", url]);
+            }
+            catch (LlamaBoard.Web.Security.BoardStartupException e)
+            {
+                // For example --host 0.0.0.0 without LLAMABOARD_TOKEN: say what to change instead of a stack trace.
+                output.WriteLine($"error: {e.Message}");
+                return ExitCodes.BadConfiguration;
+            }
             return ExitCodes.Success;
         });
         return command;

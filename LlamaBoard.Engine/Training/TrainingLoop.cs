@@ -370,7 +370,7 @@ public sealed class TrainingLoop
         if (CheckpointManager.Latest(outputDir) is { } latest)
             return latest;
         var leftovers = Directory.EnumerateFileSystemEntries(outputDir)
-            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName) && !Path.GetFileName(p).StartsWith('.'))
+            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName or "training_args.yaml") && !Path.GetFileName(p).StartsWith('.'))
             .ToList();
         if (leftovers.Count > 0)
             throw new InvalidOperationException($"output_dir {outputDir} is not empty and holds no checkpoint to resume; set overwrite_output_dir: true or choose another folder.");

@@ -43,4 +43,14 @@ public class KeysAndWebUiCommandTests
         Assert.Contains("127.0.0.1", output);
         Assert.Contains("7860", output);
     }
+
+    [Fact]
+    public void Webui_beyond_loopback_without_a_token_refuses_with_a_plain_message()
+    {
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("LLAMABOARD_TOKEN")), "unset LLAMABOARD_TOKEN to run this test");
+        var (code, output, _) = Run("webui", "--host", "0.0.0.0", "--port", "7999");
+        Assert.Equal(ExitCodes.BadConfiguration, code);
+        Assert.Contains("error: The board would listen on http://0.0.0.0:7999", output);
+        Assert.Contains("LLAMABOARD_TOKEN", output);
+    }
 }

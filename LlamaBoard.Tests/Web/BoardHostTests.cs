@@ -1,3 +1,4 @@
+using LlamaBoard.Tests.Web.Fakes;
 using LlamaBoard.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -15,7 +16,8 @@ public class BoardHostTests
     public async Task Serves_the_page_and_its_assets_outside_development()
     {
         Torch.EnsureReady();
-        await using var app = BoardHost.Build(["--urls", "http://127.0.0.1:0", "--environment", "Production"]);
+        using var workspace = new TempWorkspace();
+        await using var app = BoardHost.Build(["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--LlamaBoard:Workspace={workspace.Root}"]);
         await app.StartAsync();
         try
         {
@@ -23,10 +25,12 @@ public class BoardHostTests
             using var client = new HttpClient { BaseAddress = new Uri(address) };
             string html = await client.GetStringAsync(new Uri("/", UriKind.Relative));
             Assert.Contains("<title>LlamaBoard</title>", html);
-            foreach (string asset in new[] { "_framework/blazor.web.js", "_content/MudBlazor/MudBlazor.min.css", "favicon.svg", "app.css" })
+            foreach (string asset in new[] { "_framework/blazor.web.js", "_content/MudBlazor/MudBlazor.min.css", "_content/Plotly.Blazor/plotly-3.7.0.min.js", "favicon.svg", "app.css" })
             {
                 using var response = await client.GetAsync(new Uri(asset, UriKind.Relative));
                 Assert.True(response.IsSuccessStatusCode, $"{asset}: {(int)response.StatusCode}");
+                // Package assets must have content outside Development too (not an empty 200).
+                Assert.True((await response.Content.ReadAsByteArrayAsync()).Length > 100, $"{asset} is empty");
             }
         }
         finally

@@ -1,4 +1,5 @@
 using Bunit;
+using LlamaBoard.Tests.Web.Fakes;
 using LlamaBoard.Web;
 using LlamaBoard.Web.Components.Layout;
 using LlamaBoard.Web.Components.Pages;
@@ -7,33 +8,44 @@ using Microsoft.Extensions.Configuration;
 
 namespace LlamaBoard.Tests.Web;
 
-/// <summary>The web shell: layout and home page rendered with bUnit, and the real host answering HTTP.</summary>
+/// <summary>The web shell: layout and board page rendered with bUnit, and the real host answering HTTP.</summary>
 public class ShellTests
 {
     [Fact]
-    public async Task Layout_shows_the_app_bar_title()
+    public async Task Layout_shows_the_app_bar_title_navigation_and_footer()
     {
-        await using var context = BoardTestContext.Create();
+        using var workspace = new TempWorkspace();
+        await using var context = await BoardTestContext.CreateAsync(workspace);
         var layout = context.Render<MainLayout>();
-        Assert.Contains("LlamaBoard", layout.Find(".mud-appbar").TextContent);
+        var appBar = layout.Find(".mud-appbar");
+        Assert.Contains("LlamaBoard", appBar.TextContent);
+        Assert.Contains("Runs", layout.Find(".nav-runs").TextContent);
+        Assert.Contains("in use", layout.Find(".board-footer").TextContent);
     }
 
     [Fact]
-    public async Task Home_reports_libtorch_ready()
+    public async Task Board_page_has_the_four_tabs_and_no_runtime_problem()
     {
-        await using var context = BoardTestContext.Create();
-        var home = context.Render<Home>();
-        Assert.Contains("libtorch is ready", home.Find(".runtime-ready").TextContent);
+        using var workspace = new TempWorkspace();
+        await using var context = await BoardTestContext.CreateAsync(workspace);
+        context.Render<MudBlazor.MudPopoverProvider>();
+        var board = context.Render<BoardPage>();
+        var tabs = board.FindAll(".mud-tab").Select(t => t.TextContent.Trim()).ToList();
+        Assert.Equal(["Train", "Evaluate & Predict", "Chat", "Export"], tabs);
+        Assert.Empty(board.FindAll(".runtime-problem"));
     }
 
     [Fact]
     public async Task Host_serves_the_board_page()
     {
-        await using var factory = new WebApplicationFactory<RuntimeStatus>();
+        using var workspace = new TempWorkspace();
+        await using var factory = new WebApplicationFactory<RuntimeStatus>()
+            .WithWebHostBuilder(b => b.UseSetting("LlamaBoard:Workspace", workspace.Root));
         using var client = factory.CreateClient();
         string html = await client.GetStringAsync(new Uri("/", UriKind.Relative));
         Assert.Contains("<title>LlamaBoard</title>", html);
         Assert.Contains("_content/MudBlazor/MudBlazor.min.css", html);
+        Assert.True(File.Exists(Path.Combine(workspace.Root, "llamaboard.db")), "the history database is created on first start");
     }
 
     [Fact]

@@ -1,0 +1,99 @@
+using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Web.Services;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Localization;
+
+namespace LlamaBoard.Web.Components.Board;
+
+/// <summary>
+/// The board's top bar, shared by all tabs: model name and folder (checked when it changes), fine-tuning method,
+/// adapters of earlier runs of this model, quantization, chat template, RoPE scaling and compute device. Edits the
+/// circuit's <see cref="BoardState"/>.
+/// </summary>
+public partial class TopBar : IDisposable
+{
+    static readonly IReadOnlyList<string> QuantizationBits = ["8", "4"];
+
+    IReadOnlyList<ModelChoice> models = [];
+    IReadOnlyList<AdapterChoice> adapters = [];
+    IReadOnlyList<string> devices = [];
+    ModelFolderResult? folder;
+
+    [Inject] BoardState State { get; set; } = default!;
+    [Inject] IModelCatalog Models { get; set; } = default!;
+    [Inject] AdapterCatalog Adapters { get; set; } = default!;
+    [Inject] DeviceMonitor Devices { get; set; } = default!;
+    [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
+
+    /// <summary>The cascaded validation messages (for the adapter list). Default: null.</summary>
+    [CascadingParameter]
+    public ValidationReport? Report { get; set; }
+
+    static readonly string[] NoAdapters = [];
+
+    // The same instance on every render: MudSelect treats a new collection as a new selection.
+    IReadOnlyCollection<string> SelectedAdapters => State.Options.Model.AdapterNameOrPath ?? NoAdapters;
+
+    string? AdapterError => Report?.For("adapter_name_or_path").Where(m => m.Severity == MessageSeverity.Error).Select(m => m.Text).FirstOrDefault();
+
+    /// <inheritdoc/>
+    protected override async Task OnInitializedAsync()
+    {
+        models = Models.List();
+        devices = Devices.ComputeDevices();
+        State.Changed += OnStateChanged;
+        CheckFolder();
+        await LoadAdaptersAsync();
+    }
+
+    void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
+
+    async Task OnModelNameChanged(string? name)
+    {
+        State.ModelName = name;
+        if (models.FirstOrDefault(m => m.Name == name) is { } model)
+        {
+            State.Options.Model.ModelNameOrPath = model.Path;
+            if (model.Template is not null) State.Options.Data.Template = model.Template;
+        }
+        await OnModelPathChanged();
+    }
+
+    async Task OnModelPathChanged()
+    {
+        if (State.ModelName is { } name && models.FirstOrDefault(m => m.Name == name)?.Path != State.Options.Model.ModelNameOrPath)
+            State.ModelName = null;
+        CheckFolder();
+        // Adapters belong to one model: keep only those of the new one.
+        await LoadAdaptersAsync();
+        if (State.Options.Model.AdapterNameOrPath is { } chosen)
+        {
+            var kept = chosen.Where(a => adapters.Any(c => c.Path == a)).ToList();
+            State.Options.Model.AdapterNameOrPath = kept.Count == 0 ? null : kept;
+        }
+        State.NotifyChanged();
+    }
+
+    Task OnMethodChanged()
+    {
+        if (State.Options.Finetuning.FinetuningType != FinetuningType.Lora) State.Options.Model.AdapterNameOrPath = null;
+        State.NotifyChanged();
+        return Task.CompletedTask;
+    }
+
+    void OnAdaptersChanged(IEnumerable<string?>? values)
+    {
+        var list = values?.OfType<string>().ToList();
+        if (list is not null && list.SequenceEqual(SelectedAdapters)) return;
+        State.Options.Model.AdapterNameOrPath = list is { Count: > 0 } ? list : null;
+        State.NotifyChanged();
+    }
+
+    void CheckFolder() =>
+        folder = string.IsNullOrWhiteSpace(State.Options.Model.ModelNameOrPath) ? null : ModelFolderCheck.Check(State.Options.Model.ModelNameOrPath);
+
+    async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
+
+    /// <inheritdoc/>
+    public void Dispose() => State.Changed -= OnStateChanged;
+}

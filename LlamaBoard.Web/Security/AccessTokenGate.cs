@@ -1,0 +1,88 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace LlamaBoard.Web.Security;
+
+/// <summary>
+/// When an access token is set, every request (pages, static files, the Blazor circuit and the SignalR hub) must
+/// carry it: as the board's cookie (set by the login page or by <c>?token=</c> once), or as
+/// <c>Authorization: Bearer</c> / <c>access_token</c> for hub clients. Pages redirect to the login page; everything
+/// else gets 401.
+/// </summary>
+public sealed class AccessTokenGate(RequestDelegate next, string token)
+{
+    /// <summary>The cookie that remembers a successful login (a hash of the token, never the token itself).</summary>
+    public const string CookieName = "llamaboard_access";
+
+    /// <summary>The login page's path.</summary>
+    public const string LoginPath = "/login";
+
+    readonly byte[] expectedCookie = Encoding.ASCII.GetBytes(CookieValue(token));
+    readonly byte[] expectedToken = Encoding.UTF8.GetBytes(token);
+
+    /// <summary>The cookie value that proves knowledge of <paramref name="token"/>.</summary>
+    public static string CookieValue(string token) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("llamaboard:" + token)));
+
+    /// <summary>Lets the request through, redirects it to the login page, or answers 401.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (request.Path.StartsWithSegments(LoginPath, StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
+        }
+        if (request.Query.TryGetValue("token", out var given) && Matches(given.ToString()))
+        {
+            // A token in the address works once: it becomes the cookie and leaves the address (and the browser history).
+            SetCookie(context, token);
+            var query = QueryHelpers.ParseQuery(request.QueryString.Value).Where(p => p.Key != "token")
+                .SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string?>(p.Key, v)));
+            context.Response.Redirect(QueryHelpers.AddQueryString(request.PathBase + request.Path, query));
+            return;
+        }
+        if (HasCookie(request) || Matches(BearerToken(request)) || Matches(request.Query["access_token"].ToString()))
+        {
+            await next(context);
+            return;
+        }
+        if (HttpMethods.IsGet(request.Method) && AcceptsHtml(request))
+        {
+            string returnUrl = request.PathBase + request.Path + request.QueryString;
+            context.Response.Redirect($"{LoginPath}?returnUrl={WebUtility.UrlEncode(returnUrl)}");
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        await context.Response.WriteAsync("LlamaBoard needs its access token: sign in at /login, or send Authorization: Bearer <token>.");
+    }
+
+    /// <summary>True when <paramref name="candidate"/> is the token (compared in constant time).</summary>
+    public bool Matches(string? candidate) =>
+        !string.IsNullOrEmpty(candidate) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate), expectedToken);
+
+    /// <summary>Remembers the login in an HTTP-only, same-site cookie.</summary>
+    public static void SetCookie(HttpContext context, string token) =>
+        context.Response.Cookies.Append(CookieName, CookieValue(token), new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            IsEssential = true,
+        });
+
+    bool HasCookie(HttpRequest request) =>
+        request.Cookies.TryGetValue(CookieName, out string? value) && value is not null
+        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(value), expectedCookie);
+
+    static string? BearerToken(HttpRequest request)
+    {
+        string header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+    }
+
+    static bool AcceptsHtml(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+}
