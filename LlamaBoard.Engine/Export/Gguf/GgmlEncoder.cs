@@ -86,6 +86,11 @@ internal static class GgmlEncoder
         return result;
     }
 
-    /// <summary>C's roundf: halves round away from zero (torch.round rounds them to even).</summary>
-    static Tensor RoundHalfAway(Tensor x) => x.sign() * (x.abs() + 0.5f).floor();
+    /// <summary>C's roundf: halves round away from zero (torch.round rounds them to even); exact for all floats.</summary>
+    static Tensor RoundHalfAway(Tensor x)
+    {
+        var whole = x.trunc();
+        var tie = (x - whole).abs().eq(0.5f);
+        return where(tie, whole + x.sign(), x.round());
+    }
 }
