@@ -37,6 +37,9 @@ public static class GgufExporter
                                             GenerationConfig? generation, string? templateName, CancellationToken cancellation,
                                             Func<Stream, Stream>? wrap)
     {
+        if (!Enum.IsDefined(type))
+            throw new GgufExportException($"GGUF tensor type {(uint)type} is not one this exporter writes; choose " +
+                                          $"{string.Join(", ", Enum.GetNames<GgmlType>())}.");
         var config = model.Config;
         var architecture = GgufArchitectures.For(config.ModelType);
         var warnings = new List<string>(GgufCompatibility.Check(config, architecture));
