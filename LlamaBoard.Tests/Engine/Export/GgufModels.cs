@@ -23,6 +23,8 @@ public sealed record GgufCase(string Family, string Tokenizer, ModelShape Shape,
 internal static class GgufModels
 {
     // hidden 64, 2–3 layers, GQA; initializer_range 0.1 so logits are far from uniform and greedy choices are clear.
+    // Gemma 3's 262k-token vocabulary makes every step slow, so Gemma 1 and 2 (whose real tokenizers are the same
+    // SentencePiece kind) use Llama 2's 32k-token one; gemma3_text keeps Gemma 3's.
     public static readonly GgufCase[] Cases =
     [
         new("llama", "llama3", new(64, 2, 4, 2, 128, 0), new JsonObject
@@ -41,8 +43,8 @@ internal static class GgufModels
             ["max_position_embeddings"] = 128,
         }),
         new("qwen3", "qwen3", new(64, 2, 4, 2, 128, 0, HeadDim: 32), new JsonObject { ["rope_theta"] = 1_000_000.0 }),
-        new("gemma", "gemma3", new(64, 2, 4, 1, 128, 0, HeadDim: 32), []),
-        new("gemma2", "gemma3", new(64, 2, 4, 2, 128, 0, HeadDim: 16), new JsonObject
+        new("gemma", "llama2", new(64, 2, 4, 1, 128, 0, HeadDim: 32), []),
+        new("gemma2", "llama2", new(64, 2, 4, 2, 128, 0, HeadDim: 16), new JsonObject
         {
             ["sliding_window"] = 5, ["attn_logit_softcapping"] = 2.0, ["final_logit_softcapping"] = 3.0,
         }),

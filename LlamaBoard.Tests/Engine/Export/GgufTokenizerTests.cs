@@ -16,7 +16,7 @@ public class GgufTokenizerTests(ITestOutputHelper output)
         { "qwen3", "qwen3" },
         { "llama", "llama3" },
         { "mistral", "llama2" },
-        { "gemma", "gemma3" },
+        { "gemma3_text", "gemma3" },
     };
 
     static readonly string[] Texts =
@@ -68,7 +68,7 @@ public class GgufTokenizerTests(ITestOutputHelper output)
         var llama3 = GgufReader.Read(GgufModels.Export("llama", GgmlType.F32).GgufPath);
         Assert.Equal("llama-bpe", llama3.Metadata["tokenizer.ggml.pre"]);
 
-        var gemma = GgufReader.Read(GgufModels.Export("gemma", GgmlType.F32).GgufPath);
+        var gemma = GgufReader.Read(GgufModels.Export("gemma3_text", GgmlType.F32).GgufPath);
         Assert.Equal("llama", gemma.Metadata["tokenizer.ggml.model"]);
         Assert.Equal(false, gemma.Metadata["tokenizer.ggml.add_space_prefix"]);
         Assert.Equal(true, gemma.Metadata["tokenizer.ggml.add_bos_token"]);

@@ -15,18 +15,15 @@ namespace LlamaBoard.Tests.Engine.Export;
 public class GgufTypesTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Three families cover the distinct tensor conventions (llama: permuted q/k and rope_freqs; qwen3: q/k norms;
-    /// phi3: fused qkv and gate/up), every type; gemma2 adds the (1 + w) norms beside quantized matrices.
+    /// Every type on phi3 (fused qkv and gate/up, 32k vocabulary), and each type once more on another convention:
+    /// llama (permuted q/k, rope_freqs), qwen3 (q/k norms), gemma2 ((1 + w) norms, soft-caps).
     /// </summary>
-    public static TheoryData<string, GgmlType> Cases()
+    public static TheoryData<string, GgmlType> Cases() => new()
     {
-        var data = new TheoryData<string, GgmlType>();
-        foreach (string family in new[] { "llama", "qwen3", "phi3" })
-            foreach (var type in new[] { GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0 })
-                data.Add(family, type);
-        data.Add("gemma2", GgmlType.Q8_0);
-        return data;
-    }
+        { "phi3", GgmlType.F16 }, { "phi3", GgmlType.BF16 }, { "phi3", GgmlType.Q8_0 }, { "phi3", GgmlType.Q4_0 },
+        { "llama", GgmlType.F16 }, { "llama", GgmlType.Q4_0 },
+        { "qwen3", GgmlType.BF16 }, { "gemma2", GgmlType.Q8_0 },
+    };
 
     static double Tolerance(GgmlType type) => type switch
     {
