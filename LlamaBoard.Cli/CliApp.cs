@@ -42,6 +42,7 @@ public static class CliApp
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(InitModelCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
+        root.Subcommands.Add(DownloadCommand.Create(output, error));
 
         try
         {

@@ -14,7 +14,11 @@ public sealed class CliServices
     /// What <c>llamaboard</c> runs with. Engine parts that are not built yet are null; their commands validate the
     /// configuration and then say so (exit code <see cref="ExitCodes.NotBuilt"/>).
     /// </summary>
-    public static CliServices Default { get; } = new() { CreateExporter = static () => new ModelExporter() };
+    public static CliServices Default { get; } = new()
+    {
+        CreateTrainer = () => new TrainingRunner(),
+        CreateExporter = static () => new ModelExporter(),
+    };
 
     /// <summary>Creates the trainer for <c>llamaboard train</c>; null while the trainer is not built.</summary>
     public Func<ITrainingRunner>? CreateTrainer { get; init; }

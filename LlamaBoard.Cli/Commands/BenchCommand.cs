@@ -7,8 +7,9 @@ internal static class BenchCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var command = new Command("bench", "Measure performance: loading checkpoints (load).");
+        var command = new Command("bench", "Measure performance: loading checkpoints (load), preprocessing data (data).");
         command.Subcommands.Add(BenchLoadCommand.Create(output, error));
+        command.Subcommands.Add(BenchDataCommand.Create(output));
         return command;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlamaBoard.Engine.Adapters;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Export.Gguf;
 using LlamaBoard.Engine.Models;
@@ -28,14 +29,6 @@ public interface IModelExporter
 /// </summary>
 public sealed class ModelExporter : IModelExporter
 {
-    readonly AdapterLoader? loadAdapter;
-
-    /// <summary>
-    /// Creates the exporter. <paramref name="loadAdapter"/> puts a PEFT adapter's modules around the model's
-    /// projections; without it, requests that name adapters are refused.
-    /// </summary>
-    public ModelExporter(AdapterLoader? loadAdapter = null) => this.loadAdapter = loadAdapter;
-
     /// <inheritdoc/>
     public ExportResult Export(ExportRequest request, IProgress<string>? progress = null, CancellationToken cancellation = default)
     {
@@ -45,12 +38,10 @@ public sealed class ModelExporter : IModelExporter
         if (!Directory.Exists(modelDirectory))
             throw new DirectoryNotFoundException($"model_name_or_path '{modelDirectory}' is not a folder.");
         foreach (string adapter in request.Adapters)
-            if (!Directory.Exists(adapter))
-                throw new DirectoryNotFoundException($"adapter_name_or_path '{adapter}' is not a folder.");
-        if (request.Adapters.Count > 0 && loadAdapter is null)
-            throw new NotSupportedException(
-                "Merging adapters needs the PEFT adapter loader, which this build does not have yet; export the base model " +
-                "without adapter_name_or_path, or merge with a build that has it.");
+            if (!PeftAdapterFiles.IsAdapterFolder(adapter))
+                throw new DirectoryNotFoundException(
+                    $"adapter_name_or_path '{adapter}' is not a PEFT adapter folder (it needs {PeftAdapterConfig.FileName} and " +
+                    $"{PeftAdapterFiles.WeightsFileName}).");
 
         var config = HfModelLoader.ReadConfig(modelDirectory);
         var warnings = new List<string>();
@@ -73,14 +64,8 @@ public sealed class ModelExporter : IModelExporter
         progress?.Report($"loading {modelDirectory} ({DTypes.HfName(loadType)} on {device})");
         using var loaded = HfModelLoader.Load(modelDirectory, loadType, device);
         cancellation.ThrowIfCancellationRequested();
-        foreach (string adapter in request.Adapters)
-        {
-            progress?.Report($"merging adapter {adapter}");
-            loadAdapter!(loaded.Model, adapter);
-            var merged = AdapterMerge.MergeInto(loaded.Model);
-            if (merged.Count == 0) warnings.Add($"The adapter in '{adapter}' changed no projection of the model.");
-            cancellation.ThrowIfCancellationRequested();
-        }
+        AdapterMerge.MergeAdapters(loaded.Model, request.Adapters, progress, cancellation);
+        cancellation.ThrowIfCancellationRequested();
 
         IReadOnlyList<string> written;
         if (request.Format == ExportFormat.Gguf)

@@ -105,6 +105,12 @@ public sealed partial class DecoderModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public Action<string, Tensor>? Trace { get; set; }
 
+    /// <summary>
+    /// Applied to the input embeddings (B, T, hidden), after Gemma's scaling, before the first layer; null = none.
+    /// The trainer uses it for NEFTune's training-time noise.
+    /// </summary>
+    public Func<Tensor, Tensor>? EmbeddingTransform { get; set; }
+
     /// <summary>A KV cache sized for this model.</summary>
     public KvCache CreateCache() => new(Config.NumLayers);
 
@@ -151,6 +157,12 @@ public sealed partial class DecoderModel : nn.Module<Tensor, Tensor>
             var scaled = hidden * normalizer;
             hidden.Dispose();
             hidden = scaled;
+        }
+        if (EmbeddingTransform is { } transform)
+        {
+            var transformed = transform(hidden);
+            if (!ReferenceEquals(transformed, hidden)) hidden.Dispose();
+            hidden = transformed;
         }
         Trace?.Invoke("model.embed_tokens", hidden);
         foreach (var layer in model.Layers)

@@ -141,20 +141,6 @@ public class ModelExporterTests
     }
 
     [Fact]
-    public void Adapters_without_an_adapter_loader_are_refused_before_anything_is_written()
-    {
-        using var dir = new TempDirectory();
-        string model = TinyModel(dir);
-        string adapter = Directory.CreateDirectory(dir.File("adapter")).FullName;
-        var e = Assert.Throws<NotSupportedException>(() => new ModelExporter().Export(new ExportRequest
-        {
-            ModelDirectory = model, Adapters = [adapter], OutputDirectory = dir.File("out"),
-        }));
-        Assert.Contains("adapter", e.Message);
-        Assert.False(Directory.Exists(dir.File("out")));
-    }
-
-    [Fact]
     public void Missing_folders_are_named()
     {
         using var dir = new TempDirectory();

@@ -1,0 +1,410 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlamaBoard.Engine.Adapters;
+using LlamaBoard.Engine.Checkpoints;
+using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Data;
+using LlamaBoard.Engine.Data.Processors;
+using LlamaBoard.Engine.Runtime;
+using LlamaBoard.Engine.Training.Optimizers;
+using LlamaBoard.Engine.Training.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlamaBoard.Engine.Training;
+
+/// <summary>
+/// The training loop every stage shares, written out: epochs of seeded batches → accumulation windows →
+/// forward/backward per micro-batch (each in its own dispose scope) → clip, step, schedule → log, evaluate,
+/// checkpoint → stop on request at a step boundary. The stage supplies only the <see cref="ITrainingObjective"/>.
+/// </summary>
+public sealed class TrainingLoop
+{
+    readonly TrainableModel trainable;
+    readonly TokenizedDataset train;
+    readonly TokenizedDataset? eval;
+    readonly DataCollator collator;
+    readonly ITrainingObjective objective;
+    readonly LlamaBoardOptions options;
+    readonly Device device;
+    readonly IProgress<TrainingEvent> progress;
+    readonly TrainerLog log;
+    readonly string outputDir;
+    (long Step, double Loss)? lastEval;
+
+    /// <summary>Sets up a loop; nothing runs until <see cref="Run"/>.</summary>
+    public TrainingLoop(TrainableModel trainable, TokenizedDataset train, TokenizedDataset? eval, DataCollator collator,
+                        ITrainingObjective objective, LlamaBoardOptions options, Device device, IProgress<TrainingEvent> progress)
+    {
+        if (train.Count == 0) throw new ArgumentException("the training set is empty; check dataset, max_samples and val_size.");
+        this.trainable = trainable;
+        this.train = train;
+        this.eval = eval is { Count: > 0 } ? eval : null;
+        this.collator = collator;
+        this.objective = objective;
+        this.options = options;
+        this.device = device;
+        this.progress = progress;
+        outputDir = options.Training.OutputDir ?? throw new ArgumentException("output_dir is required for training.");
+        log = new TrainerLog(outputDir);
+    }
+
+    int BatchSize => options.Training.PerDeviceTrainBatchSize;
+    int Accumulation => Math.Max(1, options.Training.GradientAccumulationSteps);
+
+    /// <summary>Micro-batches per epoch and optimizer steps per epoch (a short last window still makes a step).</summary>
+    public (int Batches, int Steps) PerEpoch
+    {
+        get
+        {
+            int batches = (train.Count + BatchSize - 1) / BatchSize;
+            return (batches, (batches + Accumulation - 1) / Accumulation);
+        }
+    }
+
+    /// <summary>Total optimizer steps and epochs, from max_steps or num_train_epochs as HF computes them.</summary>
+    public (long Steps, int Epochs) Plan
+    {
+        get
+        {
+            int perEpoch = PerEpoch.Steps;
+            if (options.Training.MaxSteps > 0)
+                return (options.Training.MaxSteps, (int)Math.Ceiling((double)options.Training.MaxSteps / perEpoch));
+            long steps = (long)Math.Ceiling(options.Training.NumTrainEpochs * perEpoch);
+            return (Math.Max(1, steps), (int)Math.Ceiling(options.Training.NumTrainEpochs));
+        }
+    }
+
+    /// <summary>Trains to the end or until <paramref name="stop"/> is cancelled (then saves a checkpoint and returns Stopped).</summary>
+    public TrainingResult Run(CancellationToken stop)
+    {
+        var training = options.Training;
+        var (totalSteps, epochs) = Plan;
+        var (batchesPerEpoch, _) = PerEpoch;
+        long warmup = LearningRateSchedules.WarmupSteps(totalSteps, training.WarmupSteps, training.WarmupRatio);
+        var schedule = LearningRateSchedules.Get(OptionValueName(training.LrSchedulerType));
+        var checkpoints = new CheckpointManager(outputDir, training.SaveTotalLimit);
+        AtomicDirectory.CleanUp(outputDir);
+
+        using var optimizer = new TrainingOptimizer(
+            trainable.TrainableParameters(trainable.Method == FinetuningType.Lora ? options.Finetuning.Lora.LoraPlusLrRatio : null),
+            new OptimizerSettings(OptionValueName(training.Optim), training.LearningRate, training.WeightDecay,
+                                  training.AdamBeta1, training.AdamBeta2, training.AdamEpsilon));
+
+        var state = new TrainerState
+        {
+            MaxSteps = totalSteps, NumTrainEpochs = epochs, LoggingSteps = training.LoggingSteps,
+            SaveSteps = training.SaveSteps, EvalSteps = options.EffectiveEvalSteps, TrainBatchSize = BatchSize,
+        };
+        var position = new LoopPosition(0, 0, 0, 0, 0, 0, 0, 0);
+        string? resumeFrom = ResumeCheckpoint();
+        if (resumeFrom is not null)
+        {
+            trainable.RestoreFrom(resumeFrom);
+            using (var stream = File.OpenRead(Path.Combine(resumeFrom, CheckpointManager.OptimizerFileName)))
+                optimizer.Load(stream, Path.Combine(resumeFrom, CheckpointManager.OptimizerFileName));
+            state = TrainerState.Load(resumeFrom);
+            state.MaxSteps = totalSteps;
+            position = CheckpointManager.LoadPosition(resumeFrom);
+            Log($"Resuming from {resumeFrom} at step {position.GlobalStep}.");
+        }
+
+        var (trainableCount, totalCount) = trainable.ParameterCounts;
+        progress.Report(new TrainingStarted(options.Finetuning.Stage, (int)totalSteps, epochs, trainableCount, totalCount,
+                                            device.ToString(), outputDir, (int)position.GlobalStep));
+        log.Write(new TrainingStarted(options.Finetuning.Stage, (int)totalSteps, epochs, trainableCount, totalCount,
+                                      device.ToString(), outputDir, (int)position.GlobalStep));
+
+        var clock = Stopwatch.StartNew();
+        long step = position.GlobalStep;
+        long stepsThisSession = 0;
+        long tokensThisSession = 0;
+        double lossSinceLog = position.LossSinceLog;
+        int stepsSinceLog = position.StepsSinceLog;
+        double totalLoss = position.TotalLoss;
+        long tokensSeen = position.TokensSeen;
+        string? lastCheckpoint = resumeFrom;
+        long lastCheckpointStep = resumeFrom is null ? -1 : step;
+        bool stopped = false;
+        trainable.Model.train();
+
+        TimeSpan Elapsed() => TimeSpan.FromSeconds(position.ElapsedSeconds) + clock.Elapsed;
+
+        LoopPosition PositionAt(int epoch, int batchesDone) =>
+            new(step, epoch, batchesDone, lossSinceLog, stepsSinceLog, tokensSeen, Elapsed().TotalSeconds, totalLoss);
+
+        string SaveCheckpoint(int epoch, int batchesDone)
+        {
+            progress.Report(new TrainingLog(TrainingLogLevel.Info, $"Saving checkpoint-{step}"));
+            state.GlobalStep = step;
+            string path = checkpoints.Save(step, trainable.SaveTo, optimizer.Save, state, PositionAt(epoch, batchesDone));
+            var saved = new CheckpointSaved((int)step, path);
+            progress.Report(saved);
+            log.Write(saved);
+            lastCheckpointStep = step;
+            return path;
+        }
+
+        for (int epoch = position.Epoch; epoch < epochs && step < totalSteps && !stopped; epoch++)
+        {
+            var batches = train.Batches(BatchSize, training.DataSeed ?? training.Seed, epoch, shuffle: !options.Finetuning.DisableShuffling).ToList();
+            int start = epoch == position.Epoch ? position.BatchesDoneInEpoch : 0;
+            for (int first = start; first < batches.Count && step < totalSteps; first += Accumulation)
+            {
+                int count = Math.Min(Accumulation, batches.Count - first);
+                var (stepLoss, stepTokens) = TrainStep(batches.GetRange(first, count));
+                double? gradNorm = optimizer.Step(schedule(step, totalSteps, warmup, training.LearningRate), training.MaxGradNorm);
+                optimizer.ZeroGrad();
+                step++;
+                stepsThisSession++;
+                tokensThisSession += stepTokens;
+                tokensSeen += stepTokens;
+                totalLoss += stepLoss;
+                lossSinceLog += stepLoss;
+                stepsSinceLog++;
+                if (double.IsNaN(stepLoss) || double.IsInfinity(stepLoss))
+                    throw new InvalidOperationException($"The loss became {stepLoss} at step {step}. Lower learning_rate, enable max_grad_norm, or train in fp32/bf16 instead of fp16.");
+
+                int batchesDone = first + count;
+                double epochValue = epoch + (double)batchesDone / batches.Count;
+                double nextRate = training.LearningRate * schedule(step, totalSteps, warmup, training.LearningRate);
+                var elapsed = Elapsed();
+                var remaining = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / stepsThisSession * (totalSteps - step));
+                double throughput = tokensThisSession / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                long? memory = MemoryInUse();
+                progress.Report(new StepCompleted((int)step, (int)totalSteps, epochValue, stepLoss, nextRate, gradNorm, throughput,
+                                                  tokensSeen, memory, elapsed, remaining));
+
+                if (step % Math.Max(1, training.LoggingSteps) == 0 || step == totalSteps || (training.LoggingFirstStep && step == 1))
+                {
+                    double averaged = lossSinceLog / stepsSinceLog;
+                    var record = new StepCompleted((int)step, (int)totalSteps, epochValue, averaged, nextRate, gradNorm, throughput,
+                                                   tokensSeen, memory, elapsed, remaining);
+                    log.Write(record);
+                    state.LogHistory.Add(HistoryRecord(step, epochValue, ("loss", Math.Round(averaged, 4)), ("learning_rate", nextRate),
+                                                       ("grad_norm", gradNorm)));
+                    lossSinceLog = 0;
+                    stepsSinceLog = 0;
+                }
+                state.Epoch = epochValue;
+                state.NumInputTokensSeen = tokensSeen;
+
+                if (options.Training.EvalStrategy == IntervalStrategy.Steps && eval is not null
+                    && options.EffectiveEvalSteps is { } evalSteps && step % evalSteps == 0)
+                    Evaluate(state, step, epochValue, checkpoints.PathFor(step));
+                if (training.SaveStrategy == IntervalStrategy.Steps && step % Math.Max(1, training.SaveSteps) == 0 && step < totalSteps)
+                    lastCheckpoint = SaveCheckpoint(epoch, batchesDone);
+                if (stop.IsCancellationRequested)
+                {
+                    if (lastCheckpointStep != step) lastCheckpoint = SaveCheckpoint(epoch, batchesDone);
+                    stopped = true;
+                    break;
+                }
+            }
+            if (stopped || step >= totalSteps) break;
+            // Epoch strategies act at the end of each epoch.
+            if (options.Training.EvalStrategy == IntervalStrategy.Epoch && eval is not null)
+                Evaluate(state, step, epoch + 1, checkpoints.PathFor(step));
+            if (training.SaveStrategy == IntervalStrategy.Epoch && epoch + 1 < epochs)
+                lastCheckpoint = SaveCheckpoint(epoch + 1, 0);
+        }
+
+        if (stopped)
+        {
+            Log($"Stopped at step {step}; resume with resume_from_checkpoint={lastCheckpoint}");
+            var stoppedEvent = new TrainingFinished(TrainingOutcome.Stopped, (int)step, Elapsed());
+            log.Write(stoppedEvent);
+            progress.Report(stoppedEvent);
+            return new TrainingResult(TrainingOutcome.Stopped, (int)step, outputDir, lastCheckpoint);
+        }
+
+        Finish(state, step, totalLoss, clock.Elapsed.TotalSeconds + position.ElapsedSeconds);
+        var finished = new TrainingFinished(TrainingOutcome.Completed, (int)step, Elapsed());
+        log.Write(finished);
+        progress.Report(finished);
+        return new TrainingResult(TrainingOutcome.Completed, (int)step, outputDir, lastCheckpoint);
+    }
+
+    /// <summary>One optimizer step's forward and backward passes over an accumulation window.</summary>
+    /// <returns>The step's loss (per unit of the objective's weight) and its non-padding input tokens.</returns>
+    (double Loss, long Tokens) TrainStep(List<int[]> window)
+    {
+        var collated = window.Select(indexes => collator.Collate(indexes.Select(i => train[i]).ToList(), objective.Stage, device)).ToList();
+        try
+        {
+            double weight = collated.Sum(objective.Weight);
+            if (weight <= 0)
+                throw new InvalidOperationException("a training step has no target tokens (every label is masked); check cutoff_len and train_on_prompt.");
+            double loss = 0;
+            long tokens = 0;
+            foreach (var batch in collated)
+            {
+                using var scope = NewDisposeScope();
+                var output = objective.Forward(batch);
+                var scaled = output.LossSum / weight;
+                scaled.backward();
+                loss += scaled.item<float>();
+                tokens += batch.Main.AttentionMask.ne(0).sum().item<long>();
+            }
+            return (loss, tokens);
+        }
+        finally
+        {
+            foreach (var batch in collated) batch.Dispose();
+        }
+    }
+
+    /// <summary>Mean loss over the validation split (weighted like training: per target token for LM losses).</summary>
+    double Evaluate(TrainerState state, long step, double epoch, string checkpointPath)
+    {
+        var clock = Stopwatch.StartNew();
+        trainable.Model.eval();
+        double lossSum = 0, weightSum = 0;
+        var metricSums = new Dictionary<string, double>();
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var indexes in eval!.Batches(options.Training.PerDeviceEvalBatchSize, 0, 0, shuffle: false))
+            {
+                using var scope = NewDisposeScope();
+                using var batch = collator.Collate(indexes.Select(i => eval[i]).ToList(), objective.Stage, device);
+                weightSum += objective.Weight(batch);
+                var output = objective.Forward(batch);
+                lossSum += output.LossSum.to_type(ScalarType.Float64).item<double>();
+                foreach (var (key, value) in output.MetricSums ?? new Dictionary<string, double>())
+                    metricSums[key] = metricSums.GetValueOrDefault(key) + value;
+            }
+        }
+        finally
+        {
+            trainable.Model.train();
+        }
+        double evalLoss = lossSum / Math.Max(1e-12, weightSum);
+        lastEval = (step, evalLoss);
+        var metrics = metricSums.ToDictionary(kv => "eval_" + kv.Key, kv => kv.Value / Math.Max(1e-12, weightSum));
+        metrics["eval_runtime"] = Math.Round(clock.Elapsed.TotalSeconds, 4);
+        metrics["eval_samples_per_second"] = Math.Round(eval.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds), 3);
+        var evaluated = new EvaluationCompleted((int)step, evalLoss, metrics);
+        progress.Report(evaluated);
+        log.Write(evaluated);
+        var record = HistoryRecord(step, epoch, ("eval_loss", evalLoss));
+        foreach (var (key, value) in metrics) record[key] = value;
+        state.LogHistory.Add(record);
+        if (state.BestMetric is null || evalLoss < state.BestMetric)
+        {
+            state.BestMetric = evalLoss;
+            state.BestModelCheckpoint = checkpointPath;
+        }
+        return evalLoss;
+    }
+
+    /// <summary>Final evaluation, the trained weights in output_dir, PiSSA conversion, and HF's result files.</summary>
+    void Finish(TrainerState state, long step, double totalLoss, double runtimeSeconds)
+    {
+        state.GlobalStep = step;
+        var trainMetrics = new JsonObject
+        {
+            ["epoch"] = Math.Round(state.Epoch, 4),
+            ["total_flos"] = 0,
+            ["train_loss"] = step == 0 ? 0 : totalLoss / step,
+            ["train_runtime"] = Math.Round(runtimeSeconds, 4),
+            ["train_samples_per_second"] = Math.Round(train.Count * state.NumTrainEpochs / Math.Max(1e-9, runtimeSeconds), 3),
+            ["train_steps_per_second"] = Math.Round(step / Math.Max(1e-9, runtimeSeconds), 3),
+        };
+        state.LogHistory.Add(HistoryRecord(step, state.Epoch, ("train_loss", trainMetrics["train_loss"]!.GetValue<double>()),
+                                           ("train_runtime", runtimeSeconds)));
+        progress.Report(new TrainingLog(TrainingLogLevel.Info, $"Saving the trained {(trainable.Method == FinetuningType.Lora ? "adapter" : "model")} to {outputDir}"));
+        trainable.SaveTo(outputDir);
+        if (trainable.PissaInitial is { } initial)
+            SavePissaFolders(initial);
+        state.Save(outputDir);
+        WriteJson("train_results.json", trainMetrics);
+        var all = (JsonObject)trainMetrics.DeepClone();
+        if (eval is not null && (options.Training.DoEval || options.Training.EvalStrategy != IntervalStrategy.No || options.Data.ValSize > 0))
+        {
+            // The loop may just have evaluated this very step; reuse that result instead of running it twice.
+            double evalLoss = lastEval is { } last && last.Step == step ? last.Loss : Evaluate(state, step, state.Epoch, outputDir);
+            var evalMetrics = new JsonObject { ["epoch"] = Math.Round(state.Epoch, 4), ["eval_loss"] = evalLoss };
+            WriteJson("eval_results.json", evalMetrics);
+            all["eval_loss"] = evalLoss;
+            state.Save(outputDir);
+        }
+        WriteJson("all_results.json", all);
+    }
+
+    /// <summary>LLaMA-Factory's PiSSA folders: pissa_init (start), and with pissa_convert, pissa_converted (a plain LoRA).</summary>
+    void SavePissaFolders(IReadOnlyDictionary<string, Tensor> initial)
+    {
+        var config = trainable.Adapter!;
+        PeftAdapterFiles.Save(Path.Combine(outputDir, "pissa_init"), config with { InitLoraWeights = JsonValue.Create(true) },
+                              initial.Select(kv => (kv.Key, kv.Value)).ToList());
+        if (!options.Finetuning.Lora.PissaConvert) return;
+        using var scope = NewDisposeScope();
+        var (convertedConfig, tensors) = PissaConversion.Convert(config, PeftAdapterFiles.StateDict(trainable.Model, config.ModulesToSave), initial);
+        PeftAdapterFiles.Save(Path.Combine(outputDir, "pissa_converted"), convertedConfig, tensors);
+        HfModelSaverCopy(Path.Combine(outputDir, "pissa_converted"));
+        Log($"Converted the PiSSA adapter into a plain LoRA adapter of rank {convertedConfig.Rank}: {Path.Combine(outputDir, "pissa_converted")}");
+    }
+
+    void HfModelSaverCopy(string folder) => Models.HfModelSaver.CopyTokenizerFiles(trainable.ModelFolder, folder);
+
+    /// <summary>
+    /// The checkpoint to resume from: resume_from_checkpoint (a folder, or "latest"/"true" for the newest in
+    /// output_dir); without it, LLaMA-Factory's rule: an output_dir that already holds checkpoints resumes from the
+    /// newest unless overwrite_output_dir, and a non-empty output_dir without checkpoints is refused.
+    /// </summary>
+    string? ResumeCheckpoint()
+    {
+        string? requested = options.Training.ResumeFromCheckpoint;
+        if (requested is { Length: > 0 })
+        {
+            if (requested.Equals("true", StringComparison.OrdinalIgnoreCase) || requested.Equals("latest", StringComparison.OrdinalIgnoreCase))
+                return CheckpointManager.Latest(outputDir)
+                       ?? throw new InvalidOperationException($"resume_from_checkpoint: no checkpoint-N folder in {outputDir}.");
+            if (!Directory.Exists(requested))
+                throw new DirectoryNotFoundException($"resume_from_checkpoint: '{requested}' does not exist.");
+            return requested;
+        }
+        if (options.Training.OverwriteOutputDir || !Directory.Exists(outputDir)) return null;
+        if (CheckpointManager.Latest(outputDir) is { } latest)
+            return latest;
+        var leftovers = Directory.EnumerateFileSystemEntries(outputDir)
+            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName) && !Path.GetFileName(p).StartsWith('.'))
+            .ToList();
+        if (leftovers.Count > 0)
+            throw new InvalidOperationException($"output_dir {outputDir} is not empty and holds no checkpoint to resume; set overwrite_output_dir: true or choose another folder.");
+        return null;
+    }
+
+    long? MemoryInUse()
+    {
+        if (device.type == DeviceType.CUDA && Nvml.ReadAll() is { Count: > 0 } gpus)
+            return gpus[Math.Min(gpus.Count - 1, Math.Max(0, (int)device.index))].UsedBytes;
+        return ProcessMemory.Read().ResidentBytes;
+    }
+
+    static JsonObject HistoryRecord(long step, double epoch, params (string Key, double? Value)[] values)
+    {
+        var record = new JsonObject { ["epoch"] = Math.Round(epoch, 4) };
+        foreach (var (key, value) in values)
+            if (value is { } v) record[key] = v;
+        record["step"] = step;
+        return record;
+    }
+
+    void WriteJson(string name, JsonObject json) =>
+        AtomicFile.WriteAllText(Path.Combine(outputDir, name), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    void Log(string text)
+    {
+        var line = new TrainingLog(TrainingLogLevel.Info, text);
+        progress.Report(line);
+        log.Write(line);
+    }
+
+    /// <summary>The YAML spelling of an options enum value (its [OptionValue]).</summary>
+    static string OptionValueName(Enum value) =>
+        value.GetType().GetField(value.ToString())?.GetCustomAttributes(typeof(OptionValueAttribute), false)
+             .OfType<OptionValueAttribute>().FirstOrDefault()?.Spelling ?? value.ToString().ToLowerInvariant();
+}
