@@ -37,7 +37,8 @@ internal static class GgufModels
             ["max_position_embeddings"] = 256, ["attention_bias"] = true, ["mlp_bias"] = true, ["rope_theta"] = 500000.0,
         }),
         new("mistral", "llama2", new(64, 2, 4, 1, 128, 0, HeadDim: 32), new JsonObject { ["sliding_window"] = null }),
-        new("qwen2", "qwen3", new(64, 2, 4, 2, 128, 0), new JsonObject
+        // 151,936 rows as Qwen's releases have: the ids past the tokenizer become unused [PADn] tokens.
+        new("qwen2", "qwen3", new(64, 2, 4, 2, 128, 151_936), new JsonObject
         {
             ["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0, ["original_max_position_embeddings"] = 32 },
             ["max_position_embeddings"] = 128,
@@ -53,7 +54,17 @@ internal static class GgufModels
             ["sliding_window"] = 5, ["sliding_window_pattern"] = 2,
             ["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0 },
         }),
-        new("phi3", "llama2", new(64, 2, 4, 2, 128, 0), new JsonObject { ["partial_rotary_factor"] = 0.5, ["sliding_window"] = null }),
+        // LongRoPE as Phi-3 128k: llama.cpp picks the short factors while its context fits the original length, as
+        // transformers does while the sequence does.
+        new("phi3", "llama2", new(64, 2, 4, 2, 128, 0), new JsonObject
+        {
+            ["partial_rotary_factor"] = 0.5, ["sliding_window"] = null, ["max_position_embeddings"] = 131072,
+            ["original_max_position_embeddings"] = 4096,
+            ["rope_scaling"] = new JsonObject
+            {
+                ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.3, 2.1, 3.7), ["long_factor"] = new JsonArray(1.5, 4.0, 9.0, 20.0),
+            },
+        }),
     ];
 
     public static TheoryData<string> Families()
