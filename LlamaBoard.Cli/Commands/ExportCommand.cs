@@ -46,7 +46,7 @@ internal static class ExportCommand
         });
         try
         {
-            var progress = new Progress(line => console.WriteLine(line));
+            var progress = new LineProgress(line => console.WriteLine(line));
             var result = exporter.Export(request, progress, cancel.Token);
             foreach (string warning in result.Warnings) errors.MarkupLineInterpolated($"[yellow]warning:[/] {warning}");
             console.MarkupLineInterpolated($"[green]exported to {result.OutputDirectory}[/] in {result.Elapsed.TotalSeconds:F1} s:");
@@ -74,7 +74,7 @@ internal static class ExportCommand
     }
 
     /// <summary>Reports synchronously, in order (System.Progress would post to the thread pool).</summary>
-    sealed class Progress(Action<string> report) : IProgress<string>
+    sealed class LineProgress(Action<string> report) : IProgress<string>
     {
         public void Report(string value) => report(value);
     }

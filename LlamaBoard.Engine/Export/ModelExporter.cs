@@ -83,7 +83,11 @@ public sealed class ModelExporter : IModelExporter
             progress?.Report($"writing a Hugging Face folder ({DTypes.HfName(type)})");
             var files = new List<string>(HfModelSaver.Save(loaded.Model, staged.Path, type, request.MaxShardBytes, loaded.Generation));
             cancellation.ThrowIfCancellationRequested();
-            files.AddRange(HfModelSaver.CopyTokenizerFiles(modelDirectory, staged.Path).Select(staged.File));
+            var tokenizerFiles = HfModelSaver.CopyTokenizerFiles(modelDirectory, staged.Path);
+            if (!tokenizerFiles.Contains(Tokenization.HfTokenizer.TokenizerFile))
+                warnings.Add($"'{modelDirectory}' has no {Tokenization.HfTokenizer.TokenizerFile}, so the export has no tokenizer; " +
+                             "copy the tokenizer files into it before using it.");
+            files.AddRange(tokenizerFiles.Select(staged.File));
             written = files;
         }
         cancellation.ThrowIfCancellationRequested();

@@ -86,7 +86,11 @@ public class GgufModelLayoutTests
     [Fact]
     public void Phi_3_stores_fused_qkv_and_gate_then_up_with_its_LongRoPE_factors()
     {
-        var file = Read("phi3");
+        var export = GgufModels.Export("phi3", GgmlType.F32);
+        var file = GgufReader.Read(export.GgufPath);
+        // llama.cpp treats a name with "phi3" in it as Phi-3 and looks up tokens Llama 2's vocabulary lacks.
+        Assert.Equal("tiny-model", file.Metadata["general.name"]);
+        Assert.Contains(export.Warnings, w => w.Contains("instead of 'tiny-phi3'", StringComparison.Ordinal) && w.Contains("<|endoftext|>", StringComparison.Ordinal));
         var qkv = file.Tensors.Single(t => t.Name == "blk.0.attn_qkv.weight");
         Assert.Equal([64UL, 64UL + 2 * 32], qkv.Dims);
         var up = file.Tensors.Single(t => t.Name == "blk.0.ffn_up.weight");
