@@ -14,7 +14,8 @@ namespace LlamaBoard.Tests.Engine.Export;
 /// Tolerances (max |difference| over all positions and the whole vocabulary, relative to the largest |logit|):
 /// 1e-5 for F32 exports, where both sides compute in fp32 (observed about 1e-6); 2e-3 for the Gemma families,
 /// because ggml computes GELU through an fp16 lookup table (its input and output rounded to fp16, a relative error
-/// up to 2^-11 per activation; with that table emulated in the engine the Gemma families also agree to ~1e-6).
+/// up to 2^-11 per activation; observed 2e-4 to 5e-4). With that table emulated in a reference decoder the typical
+/// Gemma position agrees to about 1e-6 (<see cref="With_ggmls_GELU_table_emulated_most_Gemma_positions_agree_to_fp32_precision"/>).
 /// </remarks>
 public class GgufLlamaCppTests(ITestOutputHelper output)
 {
@@ -67,6 +68,48 @@ public class GgufLlamaCppTests(ITestOutputHelper output)
             output.WriteLine($"{family}: same for {same} tokens, then a near tie (gap {gaps[same]:G3}).");
         }
         Assert.True(same >= 16, $"{family}: the continuations agree for only {same} tokens.");
+    }
+
+    [Theory]
+    [InlineData("gemma")]
+    [InlineData("gemma2")]
+    [InlineData("gemma3_text")]
+    public void With_ggmls_GELU_table_emulated_most_Gemma_positions_agree_to_fp32_precision(string family)
+    {
+        // The looser Gemma tolerance above is ggml's GELU alone: with the plain reference decoder (float64) using
+        // ggml's table (input rounded to fp16, tanh GELU in fp32, result rounded to fp16), the typical position agrees
+        // to 1e-5. A few positions still differ more, where a value sits on an fp16 rounding boundary and the two
+        // sides' last-bit differences round it to neighbouring table entries.
+        Torch.EnsureReady();
+        var export = GgufModels.Export(family, GgmlType.F32);
+        var prompt = GgufModels.Prompt(family);
+        float[][] expected;
+        using (var loaded = HfModelLoader.Load(GgufModels.Folder(family), ScalarType.Float32, CPU))
+        using (var scope = NewDisposeScope())
+        {
+            var naive = new Models.NaiveDecoder(loaded.Model, GgmlGelu);
+            long[] ids = prompt.Select(i => (long)i).ToArray();
+            var logits = naive.Row(ids, ids.Select(_ => 1L).ToArray(), Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray());
+            expected = Enumerable.Range(0, prompt.Count).Select(t => logits[t].to_type(ScalarType.Float32).data<float>().ToArray()).ToArray();
+        }
+        using var llama = LlamaCpp.Load(export.GgufPath);
+        var actual = llama.Logits(prompt);
+        var (worst, relative) = Compare(expected, actual);
+        var positions = Enumerable.Range(0, prompt.Count).Select(t => Compare([expected[t]], [actual[t]]).Relative).Order().ToList();
+        double median = positions[positions.Count / 2];
+        output.WriteLine($"{family} F32 vs the reference with ggml's GELU: median position {median:G3}, worst {relative:G3} relative");
+        Assert.True(median <= 1e-5, $"{family}: the median position differs by {median:G3} relative.");
+        Assert.True(relative <= 1e-3, $"{family}: {worst:G3} (relative {relative:G3}).");
+    }
+
+    /// <summary>ggml_vec_gelu_f32 with GGML_GELU_FP16: 0 below −10, identity above 10, else the fp16 table.</summary>
+    static Tensor GgmlGelu(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x.to_type(ScalarType.Float32).to_type(ScalarType.Float16).to_type(ScalarType.Float32);
+        var g = (0.5f * h * (1f + (0.7978845608f * h * (1f + 0.044715f * h * h)).tanh()))
+                .to_type(ScalarType.Float16).to_type(ScalarType.Float64);
+        return where(x.le(-10), zeros_like(x), where(x.ge(10), x, g)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits (T, vocab) of the engine for <paramref name="prompt"/>.</summary>
