@@ -192,13 +192,14 @@ public static partial class GgufModelLayout
         long rows = weight.shape[0];
         long[] rest = weight.shape.Skip(1).ToArray();
         var view = weight.detach().reshape([heads, 2, rows / heads / 2, .. rest]);            // (h, 2, d/2, …)
-        return view.transpose(1, 2).reshape(weight.shape).contiguous().MoveToOuterDisposeScope();
+        return view.transpose(1, 2).reshape(weight.shape).contiguous().DetachFromDisposeScope();  // the writer disposes it
     }
 
     static Tensor PlusOne(Tensor weight)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return weight.detach().to(ScalarType.Float32) + 1;
+        return (weight.detach().to(ScalarType.Float32) + 1).DetachFromDisposeScope();   // the writer disposes it
     }
 
     static long[] Stacked(Dictionary<string, Tensor> parameters, string[] names) =>
@@ -206,8 +207,9 @@ public static partial class GgufModelLayout
 
     static Tensor Concatenate(Dictionary<string, Tensor> parameters, string[] names)
     {
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return cat(names.Select(n => parameters[n].detach()).ToArray(), 0);
+        return cat(names.Select(n => parameters[n].detach()).ToArray(), 0).DetachFromDisposeScope();   // (Σ rows, in); the writer disposes it
     }
 
     /// <summary>

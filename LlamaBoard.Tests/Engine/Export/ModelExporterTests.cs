@@ -4,6 +4,7 @@ using LlamaBoard.Engine.Export;
 using LlamaBoard.Engine.Export.Gguf;
 using LlamaBoard.Engine.Models;
 using LlamaBoard.Tests.Engine.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlamaBoard.Tests.Engine.Export;
@@ -138,6 +139,20 @@ public class ModelExporterTests
         Assert.Contains("FROM ./my-model-Q8_0.gguf\n", modelfile);
         Assert.Contains("TEMPLATE \"\"\"{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}", modelfile);
         Assert.Contains("PARAMETER stop \"<|im_end|>\"\n", modelfile);
+    }
+
+    [Theory]
+    [InlineData("llama", GgmlType.Q8_0)]   // permuted q/k rows
+    [InlineData("gemma2", GgmlType.F16)]   // 1 + w norms
+    [InlineData("phi3", GgmlType.Q4_0)]    // fused tensors
+    public void A_GGUF_export_leaves_no_tensor_alive(string family, GgmlType type)
+    {
+        using var dir = new TempDirectory();
+        string model = TinyModel(dir, family);
+        using var loaded = HfModelLoader.Load(model, ScalarType.Float32, CPU);
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        GgufExporter.Export(loaded.Model, model, dir.Path, type, "leak");
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Fact]
