@@ -1,4 +1,5 @@
 using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Export;
 using LlamaBoard.Engine.Training;
 
 namespace LlamaBoard.Cli;
@@ -13,10 +14,17 @@ public sealed class CliServices
     /// What <c>llamaboard</c> runs with. Engine parts that are not built yet are null; their commands validate the
     /// configuration and then say so (exit code <see cref="ExitCodes.NotBuilt"/>).
     /// </summary>
-    public static CliServices Default { get; } = new() { CreateTrainer = () => new TrainingRunner() };
+    public static CliServices Default { get; } = new()
+    {
+        CreateTrainer = () => new TrainingRunner(),
+        CreateExporter = static () => new ModelExporter(),
+    };
 
     /// <summary>Creates the trainer for <c>llamaboard train</c>; null while the trainer is not built.</summary>
     public Func<ITrainingRunner>? CreateTrainer { get; init; }
+
+    /// <summary>Creates the exporter for <c>llamaboard export</c>; null while the exporter is not built.</summary>
+    public Func<IModelExporter>? CreateExporter { get; init; }
 
     /// <summary>Checks that need more than the options (datasets in dataset_info.json, model folders, …).</summary>
     public IReadOnlyList<IOptionsCheck> Checks { get; init; } = [];

@@ -21,6 +21,11 @@ public sealed class ExportOptions
         "hf: a Hugging Face model folder (safetensors); gguf: one GGUF file for llama.cpp/Ollama. A LlamaBoard key.")]
     public ExportFormat ExportFormat { get; set; } = ExportFormat.HuggingFace;
 
+    /// <summary>Replace the contents of a non-empty export_dir (otherwise the export refuses to start). A LlamaBoard key.</summary>
+    [OptionKey("export_overwrite", OptionSection.Export,
+        "Replace the contents of a non-empty export_dir; without it the export refuses to write there. A LlamaBoard key.")]
+    public bool ExportOverwrite { get; set; }
+
     /// <summary>Tensor type of GGUF weights. A LlamaBoard key.</summary>
     [OptionKey("export_gguf_type", OptionSection.Export,
         "Tensor type of the GGUF weights: f32, f16, bf16, q8_0 or q4_0 (norms stay f32). A LlamaBoard key.")]

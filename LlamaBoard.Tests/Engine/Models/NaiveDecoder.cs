@@ -12,9 +12,15 @@ internal sealed class NaiveDecoder
 {
     readonly ModelConfig c;
     readonly Dictionary<string, Tensor> w;
+    readonly Func<Tensor, Tensor>? gelu;
 
-    public NaiveDecoder(DecoderModel model)
+    /// <summary>
+    /// Reads <paramref name="model"/>'s weights. <paramref name="gelu"/> replaces the tanh GELU (for references of
+    /// other implementations' approximations, such as ggml's fp16 table).
+    /// </summary>
+    public NaiveDecoder(DecoderModel model, Func<Tensor, Tensor>? gelu = null)
     {
+        this.gelu = gelu;
         c = model.Config;
         w = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.detach().to_type(ScalarType.Float64));
     }
@@ -46,6 +52,7 @@ internal sealed class NaiveDecoder
             var mlpIn = Norm(h, p + (c.SandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"));
             var gate = Linear(mlpIn, p + "mlp.gate_proj");
             gate = c.Activation == "silu" ? gate * gate.sigmoid()
+                : gelu is not null ? gelu(gate)
                 : 0.5 * gate * (1 + (Math.Sqrt(2 / Math.PI) * (gate + 0.044715 * gate.pow(3))).tanh()); // tanh GELU
             var mlp = Linear(gate * Linear(mlpIn, p + "mlp.up_proj"), p + "mlp.down_proj");
             if (c.SandwichNorms) mlp = Norm(mlp, p + "post_feedforward_layernorm.weight");
