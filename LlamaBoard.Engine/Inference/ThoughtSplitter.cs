@@ -17,7 +17,7 @@ public enum ReplyPart
 /// </summary>
 public sealed class ThoughtSplitter(string open, string close)
 {
-    enum State { Start, Thought, AfterClose, Answer }
+    enum State { Start, AfterOpen, Thought, AfterClose, Answer }
 
     readonly string open = open.Trim();
     readonly string close = close.Trim();
@@ -42,12 +42,20 @@ public sealed class ThoughtSplitter(string open, string close)
                     if (trimmed.Length == 0) return output;
                     if (trimmed.StartsWith(open, StringComparison.Ordinal))
                     {
-                        pending = trimmed[open.Length..].TrimStart('\n');
-                        state = State.Thought;
+                        pending = trimmed[open.Length..];
+                        state = State.AfterOpen;
                         continue;
                     }
                     if (open.StartsWith(trimmed, StringComparison.Ordinal)) return output; // maybe the tag, still arriving
                     state = State.Answer;
+                    continue;
+                }
+                case State.AfterOpen:
+                {
+                    // The newline after the opening word belongs to the template, not to the thought.
+                    pending = pending.TrimStart('\n');
+                    if (pending.Length == 0) return output;
+                    state = State.Thought;
                     continue;
                 }
                 case State.Thought:

@@ -143,15 +143,15 @@ public sealed class TokenGeneratorTests
         using var model = TinyModels.Create("qwen3");
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         var live = new Dictionary<int, long>();
-        var sampling = new SamplingOptions { DoSample = true, Temperature = 1.0, TopK = 20, TopP = 0.9, RepetitionPenalty = 1.2, MaxNewTokens = 300, Seed = 3 };
+        var sampling = new SamplingOptions { DoSample = true, Temperature = 1.0, TopK = 20, TopP = 0.9, RepetitionPenalty = 1.2, MaxNewTokens = 150, Seed = 3 };
         var result = new TokenGenerator(model).Generate(Request([Prompt(5, 61), Prompt(9, 62)], sampling), step =>
         {
             live[step.Index] = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
             return true;
         });
-        Assert.Equal(300, result.Sequences[0].Tokens.Count);
-        // The same tensors are alive after step 10 and after step 299: the cache, the seen-token mask and the logits.
-        Assert.Equal(live[10], live[299]);
+        Assert.Equal(150, result.Sequences[0].Tokens.Count);
+        // The same tensors are alive after step 10 and after step 149: the cache, the seen-token mask and the logits.
+        Assert.Equal(live[10], live[149]);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
