@@ -124,7 +124,7 @@ public static class PeftAdapterFiles
         items.Count == 0 ? "" : $"{what} ({items.Count}): {string.Join(", ", items.Take(8))}{(items.Count > 8 ? ", …" : "")}. ";
 
     /// <summary>PEFT has written the same tensor under a few spellings over the years; map them to today's.</summary>
-    static string Canonical(string key)
+    internal static string Canonical(string key)
     {
         string k = key.Replace(".default.", ".", StringComparison.Ordinal);
         if (k.EndsWith(".default", StringComparison.Ordinal)) k = k[..^".default".Length];
