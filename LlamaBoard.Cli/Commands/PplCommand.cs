@@ -52,9 +52,9 @@ internal static class PplCommand
             }
             string folder = parse.GetValue(model)!;
             if (DemoModel.IsDemoPath(folder)) DemoModel.EnsureCreated(folder);
-            var type = parse.GetValue(dtype) is { } name ? DTypes.TryParse(name) ?? throw new ArgumentException($"--dtype: {DTypes.Allowed}") : (TorchSharp.torch.ScalarType?)null;
             try
             {
+                var type = parse.GetValue(dtype) is { } name ? DTypes.TryParse(name) ?? throw new ArgumentException($"--dtype: {DTypes.Allowed}") : (TorchSharp.torch.ScalarType?)null;
                 using var loaded = HfModelLoader.Load(folder, type, ComputeDevices.Resolve(parse.GetValue(device)));
                 foreach (string adapter in parse.GetValue(adapters) ?? [])
                     PeftAdapterFiles.Load(loaded.Model, adapter);
