@@ -11,8 +11,8 @@ public sealed class TrainingRunner : ITrainingRunner
 {
     static readonly Dictionary<TrainingStage, Func<ITrainingRecipe>> Recipes = new()
     {
-        [TrainingStage.Pretrain] = () => new PretrainRecipe(),
-        [TrainingStage.Sft] = () => new SftRecipe(),
+        [TrainingStage.Pretrain] = CausalLmRecipe.Pretrain,
+        [TrainingStage.Sft] = CausalLmRecipe.Sft,
     };
 
     /// <summary>Stages with a recipe, for the board and validation.</summary>

@@ -1,0 +1,38 @@
+using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Data;
+using LlamaBoard.Engine.Data.Processors;
+
+namespace LlamaBoard.Engine.Training.Recipes;
+
+/// <summary>
+/// Next-token training, one recipe for two stages that differ only in how the data is prepared:
+/// <c>stage: sft</c> masks prompts with -100 and learns the responses; <c>stage: pt</c> concatenates documents into
+/// cutoff_len blocks and learns every token.
+/// </summary>
+/// <param name="stage">The stage this instance serves.</param>
+/// <param name="dataStage">How the data worker prepares its examples.</param>
+public sealed class CausalLmRecipe(TrainingStage stage, DataStage dataStage) : ITrainingRecipe
+{
+    /// <summary>Supervised fine-tuning.</summary>
+    public static CausalLmRecipe Sft() => new(TrainingStage.Sft, DataStage.Supervised);
+
+    /// <summary>Pre-training.</summary>
+    public static CausalLmRecipe Pretrain() => new(TrainingStage.Pretrain, DataStage.Pretrain);
+
+    /// <inheritdoc />
+    public TrainingStage Stage => stage;
+
+    /// <inheritdoc />
+    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
+    {
+        var device = RecipeSetup.Device(options);
+        string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
+        var data = RecipeSetup.Data(options, dataStage, modelFolder, progress, stop);
+        using var model = TrainableModel.Load(options, modelFolder, device, line => progress.Report(new TrainingLog(TrainingLogLevel.Info, line)));
+        var collator = data.CreateCollator(PaddingSide.Right);
+        RecipeSetup.SaveArguments(options);
+        var loop = new TrainingLoop(model, data.Train, data.Eval, collator,
+                                    new CausalLmObjective(model.Model, dataStage), options, device, progress);
+        return loop.Run(stop);
+    }
+}
