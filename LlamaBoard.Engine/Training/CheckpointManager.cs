@@ -19,8 +19,10 @@ namespace LlamaBoard.Engine.Training;
 /// <param name="TokensSeen">Non-padding input tokens so far.</param>
 /// <param name="ElapsedSeconds">Training time before this checkpoint.</param>
 /// <param name="TotalLoss">Sum of all step losses (for train_loss).</param>
+/// <param name="MetricsSinceLog">The stage metrics' sums and counts since the last log record (<see cref="MetricAccumulator.Snapshot"/>).</param>
 public sealed record LoopPosition(long GlobalStep, int Epoch, int BatchesDoneInEpoch, double LossSinceLog, int StepsSinceLog,
-                                  long TokensSeen, double ElapsedSeconds, double TotalLoss)
+                                  long TokensSeen, double ElapsedSeconds, double TotalLoss,
+                                  IReadOnlyDictionary<string, double[]>? MetricsSinceLog = null)
 {
     /// <summary>The file name inside a checkpoint.</summary>
     public const string FileName = "llamaboard_state.json";

@@ -13,6 +13,9 @@ public sealed class TrainingRunner : ITrainingRunner
     {
         [TrainingStage.Pretrain] = () => new PretrainRecipe(),
         [TrainingStage.Sft] = () => new SftRecipe(),
+        [TrainingStage.Reward] = () => new RewardRecipe(),
+        [TrainingStage.Dpo] = () => new DpoRecipe(),
+        [TrainingStage.Kto] = () => new KtoRecipe(),
     };
 
     /// <summary>Stages with a recipe, for the board and validation.</summary>
