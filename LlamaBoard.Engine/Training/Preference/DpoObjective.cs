@@ -75,6 +75,7 @@ public sealed class DpoObjective : ITrainingObjective
         // pref_ftx: LLaMA-Factory's SFT term, the chosen responses' negative log-likelihood per token.
         var sftLoss = -scores.Averages.narrow(0, 0, pairs);                            // (B)
         var losses = settings.Ftx > 1e-6 ? result.Losses + settings.Ftx * sftLoss : result.Losses;
+        var lossSum = losses.sum();
 
         using var noGrad = no_grad();
         var metrics = new Dictionary<string, double>
@@ -93,7 +94,7 @@ public sealed class DpoObjective : ITrainingObjective
             metrics["sft_loss"] = Sum(sftLoss);
             metrics["odds_ratio_loss"] = Sum(orpoTerm);
         }
-        return new ObjectiveOutput(losses.sum(), metrics);
+        return new ObjectiveOutput(lossSum, metrics);
     }
 
     static double Sum(Tensor values) => values.to_type(ScalarType.Float64).sum().item<double>();
