@@ -98,7 +98,7 @@ public sealed class TrainingLoop
             SaveSteps = training.SaveSteps, EvalSteps = options.EffectiveEvalSteps, TrainBatchSize = BatchSize,
         };
         var position = new LoopPosition(0, 0, 0, 0, 0, 0, 0, 0);
-        string? resumeFrom = ResumeCheckpoint();
+        string? resumeFrom = CheckpointManager.ResumePoint(options, outputDir);
         if (resumeFrom is not null)
         {
             trainable.RestoreFrom(resumeFrom);
@@ -357,42 +357,17 @@ public sealed class TrainingLoop
 
     void HfModelSaverCopy(string folder) => Models.HfModelSaver.CopyTokenizerFiles(trainable.ModelFolder, folder);
 
-    /// <summary>
-    /// The checkpoint to resume from: resume_from_checkpoint (a folder, or "latest"/"true" for the newest in
-    /// output_dir); without it, LLaMA-Factory's rule: an output_dir that already holds checkpoints resumes from the
-    /// newest unless overwrite_output_dir, and a non-empty output_dir without checkpoints is refused.
-    /// </summary>
-    string? ResumeCheckpoint()
-    {
-        string? requested = options.Training.ResumeFromCheckpoint;
-        if (requested is { Length: > 0 })
-        {
-            if (requested.Equals("true", StringComparison.OrdinalIgnoreCase) || requested.Equals("latest", StringComparison.OrdinalIgnoreCase))
-                return CheckpointManager.Latest(outputDir)
-                       ?? throw new InvalidOperationException($"resume_from_checkpoint: no checkpoint-N folder in {outputDir}.");
-            if (!Directory.Exists(requested))
-                throw new DirectoryNotFoundException($"resume_from_checkpoint: '{requested}' does not exist.");
-            return requested;
-        }
-        if (options.Training.OverwriteOutputDir || !Directory.Exists(outputDir)) return null;
-        if (CheckpointManager.Latest(outputDir) is { } latest)
-            return latest;
-        var leftovers = Directory.EnumerateFileSystemEntries(outputDir)
-            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName) && !Path.GetFileName(p).StartsWith('.'))
-            .ToList();
-        if (leftovers.Count > 0)
-            throw new InvalidOperationException($"output_dir {outputDir} is not empty and holds no checkpoint to resume; set overwrite_output_dir: true or choose another folder.");
-        return null;
-    }
+    long? MemoryInUse() => MemoryInUse(device);
 
-    long? MemoryInUse()
+    /// <summary>Memory in use on <paramref name="device"/>: the GPU's through NVML, else the process's resident memory.</summary>
+    internal static long? MemoryInUse(Device device)
     {
         if (device.type == DeviceType.CUDA && Nvml.ReadAll() is { Count: > 0 } gpus)
             return gpus[Math.Min(gpus.Count - 1, Math.Max(0, (int)device.index))].UsedBytes;
         return ProcessMemory.Read().ResidentBytes;
     }
 
-    static JsonObject HistoryRecord(long step, double epoch, params (string Key, double? Value)[] values)
+    internal static JsonObject HistoryRecord(long step, double epoch, params (string Key, double? Value)[] values)
     {
         var record = new JsonObject { ["epoch"] = Math.Round(epoch, 4) };
         foreach (var (key, value) in values)
@@ -412,7 +387,7 @@ public sealed class TrainingLoop
     }
 
     /// <summary>The YAML spelling of an options enum value (its [OptionValue]).</summary>
-    static string OptionValueName(Enum value) =>
+    internal static string OptionValueName(Enum value) =>
         value.GetType().GetField(value.ToString())?.GetCustomAttributes(typeof(OptionValueAttribute), false)
              .OfType<OptionValueAttribute>().FirstOrDefault()?.Spelling ?? value.ToString().ToLowerInvariant();
 }

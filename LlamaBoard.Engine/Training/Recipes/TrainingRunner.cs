@@ -16,6 +16,7 @@ public sealed class TrainingRunner : ITrainingRunner
         [TrainingStage.Reward] = () => new RewardRecipe(),
         [TrainingStage.Dpo] = () => new DpoRecipe(),
         [TrainingStage.Kto] = () => new KtoRecipe(),
+        [TrainingStage.Ppo] = () => new PpoRecipe(),
     };
 
     /// <summary>Stages with a recipe, for the board and validation.</summary>

@@ -1,15 +1,20 @@
 #!/usr/bin/python3
-"""Independent reference for LlamaBoard's preference losses, in plain PyTorch (Debian's python3-torch).
+"""Independent reference for LlamaBoard's preference and PPO losses, in plain PyTorch (Debian's python3-torch).
 
 The formulas are written from the papers and from TRL's documented definitions (DPOTrainer.dpo_loss with
 loss_type sigmoid + label_smoothing, hinge, ipo, kto_pair; KTOTrainer.kto_loss; the reward trainer's pairwise
 loss) and LLaMA-Factory's ORPO and SimPO, not from LlamaBoard's code.
 
-Two modes, each printing one JSON object:
+Three modes, each printing one JSON object:
 
   preference_reference.py losses CASES_JSON
       CASES_JSON is a list of cases on fixed log-probabilities. Each answer holds the per-example losses, their
       mean, the gradient of the mean with respect to every policy input, and the implicit rewards.
+
+  preference_reference.py ppo CASES_JSON
+      PPO on fixed rollouts (TRL 0.9's PPOTrainer): KL-penalised per-token rewards, GAE with optional reward
+      whitening, whitened advantages, returns, the clipped policy and value losses and their gradients with respect
+      to the new log-probs and values.
 
   preference_reference.py model MODEL_DIR ADAPTER_DIR BATCH_JSON
       A Llama decoder from MODEL_DIR (config.json + model.safetensors) with the LoRA adapter of ADAPTER_DIR is the
@@ -118,6 +123,66 @@ def fixed_case(case):
         answer["grad_" + name] = tensor.grad.tolist()
     answer.update(extra)
     return answer
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# PPO (TRL 0.9's PPOTrainer: compute_rewards, compute_advantages, loss; core.masked_mean/var/whiten).
+
+def masked_mean(values, mask):
+    return (values * mask).sum() / mask.sum()
+
+
+def masked_var(values, mask):
+    mean = masked_mean(values, mask)
+    variance = masked_mean((values - mean) ** 2, mask)
+    return variance * (mask.sum() / (mask.sum() - 1))
+
+
+def masked_whiten(values, mask, shift_mean=True):
+    mean, var = masked_mean(values, mask), masked_var(values, mask)
+    whitened = (values - mean) * torch.rsqrt(var + 1e-8)
+    return whitened if shift_mean else whitened + mean
+
+
+def ppo_case(case):
+    f = lambda key: torch.tensor(case[key], dtype=torch.float64)
+    scores, old_logprobs, ref_logprobs, mask, values = f("scores"), f("old_logprobs"), f("ref_logprobs"), f("mask"), f("values")
+    kl_coef, gamma, lam = case["kl_coef"], case["gamma"], case["lam"]
+    rewards, non_score = [], []
+    for score, logprob, ref_logprob, m in zip(scores, old_logprobs, ref_logprobs, mask):
+        kl = logprob - ref_logprob
+        reward = -kl_coef * kl
+        non_score.append(reward.clone())
+        reward[m.nonzero()[-1]] += score
+        rewards.append(reward)
+    rewards = torch.stack(rewards)
+    values = values * mask
+    r = rewards * mask
+    if case["whiten_rewards"]:
+        r = masked_whiten(r, mask, shift_mean=False)
+    last, reversed_ = 0, []
+    length = r.shape[-1]
+    for t in reversed(range(length)):
+        next_values = values[:, t + 1] if t < length - 1 else 0.0
+        delta = r[:, t] + gamma * next_values - values[:, t]
+        last = delta + gamma * lam * last
+        reversed_.append(last)
+    advantages = torch.stack(reversed_[::-1]).transpose(0, 1)
+    returns = advantages + values
+    advantages = masked_whiten(advantages, mask).detach()
+
+    logprobs = f("new_logprobs").requires_grad_(True)
+    vpreds = f("new_values").requires_grad_(True)
+    clip, clip_value, vf_coef = case["cliprange"], case["cliprange_value"], case["vf_coef"]
+    vpredclipped = torch.max(torch.min(vpreds, values + clip_value), values - clip_value)
+    vf_loss = 0.5 * masked_mean(torch.max((vpreds - returns) ** 2, (vpredclipped - returns) ** 2), mask)
+    ratio = torch.exp(logprobs - old_logprobs)
+    pg_loss = masked_mean(torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1.0 - clip, 1.0 + clip)), mask)
+    loss = pg_loss + vf_coef * vf_loss
+    loss.backward()
+    return {"rewards": rewards.tolist(), "advantages": advantages.tolist(), "returns": returns.tolist(),
+            "policy_loss": pg_loss.item(), "value_loss": (vf_coef * vf_loss).item(),
+            "grad_logprobs": logprobs.grad.tolist(), "grad_values": vpreds.grad.tolist()}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -275,6 +340,8 @@ def main():
     mode = sys.argv[1]
     if mode == "losses":
         print(json.dumps([fixed_case(case) for case in json.load(open(sys.argv[2]))]))
+    elif mode == "ppo":
+        print(json.dumps([ppo_case(case) for case in json.load(open(sys.argv[2]))]))
     elif mode == "model":
         print(json.dumps(model_mode(sys.argv[2], sys.argv[3], sys.argv[4])))
     else:
