@@ -86,7 +86,9 @@ public sealed class Rollout
         var mask = MaskOf(rows, device).to_type(ScalarType.Bool);                                    // (n, R)
         var flat = selected[mask];                                                                    // (M, H)
         var tokenLogps = ChunkedLogProbs.PerToken(model, flat, tensor(labels, [n, MaxResponse], ScalarType.Int64, device)[mask]); // (M)
-        var logprobs = zeros(n, MaxResponse, dtype: ScalarType.Float32, device: device).masked_scatter(mask, tokenLogps); // (n, R)
+        var slots = mask.flatten().nonzero().squeeze(1);                                             // (M) flat (row, column) slots
+        var logprobs = zeros(n * MaxResponse, dtype: ScalarType.Float32, device: device)
+                       .index_add(0, slots, tokenLogps, 1).view(n, MaxResponse);                     // (n, R)
         var values = head?.call(selected);                                                            // (n, R)
         double? meanEntropy = entropy ? ChunkedLogProbs.Entropy(model, flat.detach()).mean().item<float>() : null;
         return new ResponseScores(logprobs, values, meanEntropy);

@@ -39,8 +39,16 @@ public sealed class SharedLoraReward : IRewardSource, IDisposable
     /// The reward adapter of <paramref name="folder"/> sharing <paramref name="policy"/>'s LoRA layers, or null with
     /// the reason it cannot.
     /// </summary>
-    public static (SharedLoraReward? Reward, string? Reason) TryCreate(DecoderModel policy, string folder)
+    /// <param name="policy">The policy with its LoRA layers.</param>
+    /// <param name="folder">The reward adapter folder (stage rm's output).</param>
+    /// <param name="policyModulesToSave">
+    /// Modules the policy trains in full beside its adapter (additional_target). The head is fine (scores never use
+    /// the LM head), anything else would change what the reward model sees.
+    /// </param>
+    public static (SharedLoraReward? Reward, string? Reason) TryCreate(DecoderModel policy, string folder, IReadOnlyList<string>? policyModulesToSave = null)
     {
+        if (policyModulesToSave?.FirstOrDefault(m => m != "lm_head") is { } module)
+            return (null, $"the policy trains {module} in full, which the reward model would see");
         if (!PeftAdapterFiles.IsAdapterFolder(folder))
             return (null, $"'{folder}' holds no PEFT adapter (adapter_config.json + {PeftAdapterFiles.WeightsFileName})");
         var config = PeftAdapterConfig.Read(folder);

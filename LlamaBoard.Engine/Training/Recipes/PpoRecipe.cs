@@ -60,7 +60,7 @@ public sealed class PpoRecipe : ITrainingRecipe
             case RewardModelType.Lora:
                 if (!Directory.Exists(source))
                     throw new DirectoryNotFoundException($"reward_model: '{source}' is not a folder; train a reward adapter with stage: rm first.");
-                var (shared, reason) = SharedLoraReward.TryCreate(policy.Model, source);
+                var (shared, reason) = SharedLoraReward.TryCreate(policy.Model, source, policy.Adapter?.ModulesToSave);
                 if (shared is not null)
                 {
                     log($"Reward model: the adapter {source}, swapped into the policy's LoRA layers for scoring.");

@@ -124,4 +124,30 @@ public class PreferenceRecipeTests
         var resumedLog = File.ReadAllLines(Path.Combine(dir.File("resumed"), "trainer_log.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).First(r => r.ContainsKey("loss"));
         Assert.Equal(Math.Round((double)wholeLog["accuracy"]!, 6), Math.Round((double)resumedLog["accuracy"]!, 6));
     }
+    [Theory]
+    [InlineData(TrainingStage.Dpo)]
+    [InlineData(TrainingStage.Kto)]
+    public void A_dpo_or_kto_run_stopped_and_resumed_continues_the_same_curve(TrainingStage stage)
+    {
+        using var dir = new TempDirectory();
+        var whole = TrainingFixtures.Preference(dir.File("whole"), stage, maxSteps: 5);
+        whole.Training.PerDeviceTrainBatchSize = 2;
+        var expected = TrainingFixtures.Train(whole).Events;
+
+        var first = whole.Clone();
+        first.Training.OutputDir = dir.File("resumed");
+        var (stopped, firstEvents) = TrainingFixtures.Train(first, stopWhen: e => e is StepCompleted { Step: 2 });
+        Assert.Equal(TrainingOutcome.Stopped, stopped.Outcome);
+        var second = first.Clone();
+        second.Training.OverwriteOutputDir = false;
+        var (_, secondEvents) = TrainingFixtures.Train(second);
+        Assert.Contains(secondEvents.OfType<TrainingLog>(), l => l.Message.StartsWith("Resuming from", StringComparison.Ordinal));
+
+        // The reference's cache starts empty after the restart; its log-probs, and so every reward, must not change.
+        var resumed = firstEvents.Concat(secondEvents).ToList();
+        Assert.Equal(5, TrainingFixtures.Losses(resumed).Count);
+        Assert.Equal(TrainingFixtures.Losses(expected).Select(l => Math.Round(l, 5)), TrainingFixtures.Losses(resumed).Select(l => Math.Round(l, 5)));
+        Assert.Equal(TrainingFixtures.Metric(expected, "rewards/chosen").Select(m => Math.Round(m, 5)),
+                     TrainingFixtures.Metric(resumed, "rewards/chosen").Select(m => Math.Round(m, 5)));
+    }
 }
