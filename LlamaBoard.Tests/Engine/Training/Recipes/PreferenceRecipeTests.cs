@@ -82,11 +82,14 @@ public class PreferenceRecipeTests
         Assert.Equal(TrainingOutcome.Completed, result.Outcome);
         var losses = TrainingFixtures.Losses(events);
         var accuracies = TrainingFixtures.Metric(events, "accuracy");
-        string curves = $"rm: loss {Curve(losses)}; accuracy {Curve(accuracies)}";
+        var margins = TrainingFixtures.Metric(events, "margin");
+        string curves = $"rm: loss {Curve(losses)}; accuracy {Curve(accuracies)}; margin {Curve(margins)}";
         output.WriteLine(curves);
+        // The fresh head may already rank the few training pairs right (accuracy can start at 1), so learning shows
+        // in the loss and the margin; accuracy must end high.
         Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average() - 0.1, curves);
         Assert.True(accuracies.TakeLast(3).Average() >= 0.9, curves);
-        Assert.True(accuracies.TakeLast(3).Average() > accuracies.Take(3).Average(), curves);
+        Assert.True(margins.TakeLast(3).Average() > margins.Take(3).Average() + 1, curves);
 
         string head = Path.Combine(result.OutputDir, ValueHead.FileName);
         var header = LlamaBoard.Engine.Checkpoints.SafetensorsHeader.Read(head);
