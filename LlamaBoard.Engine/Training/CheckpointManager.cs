@@ -19,8 +19,10 @@ namespace LlamaBoard.Engine.Training;
 /// <param name="TokensSeen">Non-padding input tokens so far.</param>
 /// <param name="ElapsedSeconds">Training time before this checkpoint.</param>
 /// <param name="TotalLoss">Sum of all step losses (for train_loss).</param>
+/// <param name="MetricsSinceLog">The stage metrics' sums and counts since the last log record (<see cref="MetricAccumulator.Snapshot"/>).</param>
 public sealed record LoopPosition(long GlobalStep, int Epoch, int BatchesDoneInEpoch, double LossSinceLog, int StepsSinceLog,
-                                  long TokensSeen, double ElapsedSeconds, double TotalLoss)
+                                  long TokensSeen, double ElapsedSeconds, double TotalLoss,
+                                  IReadOnlyDictionary<string, double[]>? MetricsSinceLog = null)
 {
     /// <summary>The file name inside a checkpoint.</summary>
     public const string FileName = "llamaboard_state.json";
@@ -99,6 +101,34 @@ public sealed class CheckpointManager(string outputDir, int? saveTotalLimit)
             torch.set_rng_state(state);
         }
         return position;
+    }
+
+    /// <summary>
+    /// The checkpoint to resume from: resume_from_checkpoint (a folder, or "latest"/"true" for the newest in
+    /// output_dir); without it, LLaMA-Factory's rule: an output_dir that already holds checkpoints resumes from the
+    /// newest unless overwrite_output_dir, and a non-empty output_dir without checkpoints is refused.
+    /// </summary>
+    public static string? ResumePoint(Configuration.LlamaBoardOptions options, string outputDir)
+    {
+        string? requested = options.Training.ResumeFromCheckpoint;
+        if (requested is { Length: > 0 })
+        {
+            if (requested.Equals("true", StringComparison.OrdinalIgnoreCase) || requested.Equals("latest", StringComparison.OrdinalIgnoreCase))
+                return CheckpointManager.Latest(outputDir)
+                       ?? throw new InvalidOperationException($"resume_from_checkpoint: no checkpoint-N folder in {outputDir}.");
+            if (!Directory.Exists(requested))
+                throw new DirectoryNotFoundException($"resume_from_checkpoint: '{requested}' does not exist.");
+            return requested;
+        }
+        if (options.Training.OverwriteOutputDir || !Directory.Exists(outputDir)) return null;
+        if (CheckpointManager.Latest(outputDir) is { } latest)
+            return latest;
+        var leftovers = Directory.EnumerateFileSystemEntries(outputDir)
+            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName or "training_args.yaml") && !Path.GetFileName(p).StartsWith('.'))
+            .ToList();
+        if (leftovers.Count > 0)
+            throw new InvalidOperationException($"output_dir {outputDir} is not empty and holds no checkpoint to resume; set overwrite_output_dir: true or choose another folder.");
+        return null;
     }
 
     void Rotate(string keep)

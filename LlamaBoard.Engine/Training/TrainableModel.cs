@@ -42,13 +42,52 @@ public sealed class TrainableModel : IDisposable
     /// <summary>PiSSA's initial A and B (PEFT names), kept to convert the trained adapter into a plain LoRA at the end.</summary>
     public IReadOnlyDictionary<string, Tensor>? PissaInitial { get; private set; }
 
+    /// <summary>
+    /// The scalar head of reward models and of PPO's policy (null otherwise); it trains in full, and is saved as
+    /// <c>value_head.safetensors</c> beside the adapter or model.
+    /// </summary>
+    public Preference.ValueHead? ValueHead { get; private set; }
+
     /// <summary>Names of the parameters that train.</summary>
     public IReadOnlyList<string> TrainableNames =>
-        Model.NamedParameters().Where(p => p.Parameter.requires_grad).Select(p => p.Name).ToList();
+        AllParameters().Where(p => p.Parameter.requires_grad).Select(p => p.Name).ToList();
 
     /// <summary>Number of trainable elements and of all elements.</summary>
     public (long Trainable, long Total) ParameterCounts =>
-        (Model.NamedParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()), Model.ParameterCount);
+        (AllParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()), AllParameters().Sum(p => p.Parameter.numel()));
+
+    /// <summary>The decoder's parameters, then the value head's under their saved names.</summary>
+    IEnumerable<(string Name, Parameter Parameter)> AllParameters() =>
+        ValueHead is null ? Model.NamedParameters() : Model.NamedParameters().Concat(ValueHead.NamedWeights());
+
+    /// <summary>
+    /// Adds a trainable value head: loaded from <paramref name="from"/> when that folder holds one (continuing a
+    /// reward model or a PPO run, as LLaMA-Factory does), else freshly initialised.
+    /// </summary>
+    public Preference.ValueHead AttachValueHead(string? from = null)
+    {
+        if (ValueHead is not null) throw new InvalidOperationException("the model already has a value head.");
+        var head = from is not null && Preference.ValueHead.Exists(from)
+            ? Preference.ValueHead.LoadFrom(from, Model.Config.HiddenSize, Model.Device)
+            : new Preference.ValueHead(Model.Config.HiddenSize, Model.Device);
+        foreach (var (_, parameter) in head.NamedWeights()) parameter.requires_grad = true;
+        head.train(Model.training);
+        return ValueHead = head;
+    }
+
+    /// <summary>Training mode (dropout on) for the decoder and the value head.</summary>
+    public void Train()
+    {
+        Model.train();
+        ValueHead?.train();
+    }
+
+    /// <summary>Evaluation mode (dropout off) for the decoder and the value head.</summary>
+    public void Eval()
+    {
+        Model.eval();
+        ValueHead?.eval();
+    }
 
     /// <summary>
     /// Loads <paramref name="modelFolder"/> for <paramref name="options"/>' finetuning method on
@@ -185,7 +224,7 @@ public sealed class TrainableModel : IDisposable
     public IReadOnlyList<TrainableParameter> TrainableParameters(double? loraPlusRatio)
     {
         var result = new List<TrainableParameter>();
-        foreach (var (name, parameter) in Model.NamedParameters())
+        foreach (var (name, parameter) in AllParameters())
         {
             if (!parameter.requires_grad) continue;
             string owner = name.Contains('.', StringComparison.Ordinal) ? name[..name.LastIndexOf('.')] : "";
@@ -207,6 +246,7 @@ public sealed class TrainableModel : IDisposable
             PeftAdapterFiles.Save(Model, folder, Adapter!);
         else
             HfModelSaver.Save(Model, folder, Model.DType, generation: Generation);
+        ValueHead?.Save(folder);
         HfModelSaver.CopyTokenizerFiles(ModelFolder, folder);
     }
 
@@ -218,6 +258,7 @@ public sealed class TrainableModel : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        ValueHead?.Load(folder);
         if (Method == FinetuningType.Lora)
         {
             using var file = Checkpoints.SafetensorsFile.Open(Path.Combine(folder, PeftAdapterFiles.WeightsFileName));
@@ -238,6 +279,7 @@ public sealed class TrainableModel : IDisposable
     public void Dispose()
     {
         Model.Dispose();
+        ValueHead?.Dispose();
         if (PissaInitial is not null)
             foreach (var tensor in PissaInitial.Values) tensor.Dispose();
     }

@@ -41,8 +41,11 @@ public sealed class TrainerLog
             case StepCompleted step:
                 if (step.Step % Math.Max(1, loggingSteps) != 0 && step.Step != step.TotalSteps) break;
                 AppendMetrics(ToJson(step));
+                var (reward, accuracy) = RewardAndAccuracy(step.Metrics);
+                string extra = (reward is { } r ? FormattableString.Invariant($", 'reward': {r:0.00}") : "")
+                               + (accuracy is { } a ? FormattableString.Invariant($", 'accuracy': {a:0.00}") : "");
                 AppendText(FormattableString.Invariant(
-                    $"{{'loss': {step.Loss:0.0000}, 'learning_rate': {step.LearningRate:0.0000e+00}, 'epoch': {step.Epoch:0.00}, 'throughput': {step.TokensPerSecond:0.00}}}"));
+                    $"{{'loss': {step.Loss:0.0000}, 'learning_rate': {step.LearningRate:0.0000e+00}, 'epoch': {step.Epoch:0.00}{extra}, 'throughput': {step.TokensPerSecond:0.00}}}"));
                 break;
             case EvaluationCompleted eval:
                 AppendMetrics(ToJson(eval, lastTotalSteps));
@@ -74,6 +77,9 @@ public sealed class TrainerLog
             : TimeSpan.FromSeconds(step.Elapsed.TotalSeconds / step.Step * (step.TotalSteps - step.Step)));
         var json = Progress(step.Step, step.TotalSteps, step.Elapsed, remaining);
         json["loss"] = Math.Round(step.Loss, 4);
+        var (reward, accuracy) = RewardAndAccuracy(step.Metrics);
+        if (reward is { } r) json["reward"] = Math.Round(r, 4);
+        if (accuracy is { } a) json["accuracy"] = a;
         json["lr"] = step.LearningRate;
         json["epoch"] = Math.Round(step.Epoch, 4);
         if (step.GradNorm is { } norm) json["grad_norm"] = Math.Round(norm, 4);
@@ -82,7 +88,23 @@ public sealed class TrainerLog
             json["throughput"] = Math.Round(step.TokensPerSecond, 2);
             json["total_tokens"] = step.TotalTokens;
         }
+        // The stage's own metrics follow LLaMA-Factory's fields, under TRL's names.
+        foreach (var (key, value) in step.Metrics ?? new Dictionary<string, double>())
+            if (!json.ContainsKey(key)) json[key] = value;
         return Order(json);
+    }
+
+    /// <summary>
+    /// LLaMA-Factory's <c>reward</c> (PPO's mean reward) and <c>accuracy</c> (rewards/accuracies of dpo; a reward
+    /// model's accuracy) fields, from a step's metrics.
+    /// </summary>
+    public static (double? Reward, double? Accuracy) RewardAndAccuracy(IReadOnlyDictionary<string, double>? metrics)
+    {
+        if (metrics is null) return (null, null);
+        double? reward = metrics.TryGetValue("reward", out double r) ? r : null;
+        double? accuracy = metrics.TryGetValue("rewards/accuracies", out double a) ? a
+                         : metrics.TryGetValue("accuracy", out double b) ? b : null;
+        return (reward, accuracy);
     }
 
     /// <summary>LLaMA-Factory's trainer_log.jsonl record for an evaluation.</summary>
@@ -116,7 +138,8 @@ public sealed class TrainerLog
 
     // LLaMA-Factory writes keys in this order; keep it so diffs against its logs stay readable.
     static readonly string[] KeyOrder =
-        ["current_steps", "total_steps", "loss", "eval_loss", "lr", "epoch", "percentage", "elapsed_time", "remaining_time", "throughput", "total_tokens"];
+        ["current_steps", "total_steps", "loss", "eval_loss", "reward", "accuracy", "lr", "epoch", "percentage", "elapsed_time", "remaining_time",
+         "throughput", "total_tokens"];
 
     static JsonObject Order(JsonObject json)
     {

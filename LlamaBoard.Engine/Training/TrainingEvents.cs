@@ -32,9 +32,14 @@ public sealed record TrainingStarted(TrainingStage Stage, int TotalSteps, double
 /// <param name="MemoryBytes">Memory in use: the GPU's when training on one, else the process's resident memory; null if unknown.</param>
 /// <param name="Elapsed">Time since the run started.</param>
 /// <param name="Remaining">Estimated time to the end; null lets the display estimate it from the pace so far.</param>
+/// <param name="Metrics">
+/// The stage's own metrics, averaged like the loss, under TRL's names: rewards/chosen, rewards/rejected,
+/// rewards/accuracies, rewards/margins, logps/…, logits/… (dpo, kto), accuracy and margin (rm), reward, kl,
+/// entropy and the PPO losses (ppo); null or empty for language-model stages.
+/// </param>
 public sealed record StepCompleted(int Step, int TotalSteps, double Epoch, double Loss, double LearningRate, double? GradNorm,
                                    double TokensPerSecond, long TotalTokens, long? MemoryBytes, TimeSpan Elapsed,
-                                   TimeSpan? Remaining = null) : TrainingEvent;
+                                   TimeSpan? Remaining = null, IReadOnlyDictionary<string, double>? Metrics = null) : TrainingEvent;
 
 /// <summary>An evaluation finished.</summary>
 /// <param name="Step">The step it ran after.</param>

@@ -98,7 +98,7 @@ public sealed class TrainingLoop
             SaveSteps = training.SaveSteps, EvalSteps = options.EffectiveEvalSteps, TrainBatchSize = BatchSize,
         };
         var position = new LoopPosition(0, 0, 0, 0, 0, 0, 0, 0);
-        string? resumeFrom = ResumeCheckpoint();
+        string? resumeFrom = CheckpointManager.ResumePoint(options, outputDir);
         if (resumeFrom is not null)
         {
             trainable.RestoreFrom(resumeFrom);
@@ -124,15 +124,16 @@ public sealed class TrainingLoop
         int stepsSinceLog = position.StepsSinceLog;
         double totalLoss = position.TotalLoss;
         long tokensSeen = position.TokensSeen;
+        var metricsSinceLog = MetricAccumulator.FromSnapshot(position.MetricsSinceLog);
         string? lastCheckpoint = resumeFrom;
         long lastCheckpointStep = resumeFrom is null ? -1 : step;
         bool stopped = false;
-        trainable.Model.train();
+        trainable.Train();
 
         TimeSpan Elapsed() => TimeSpan.FromSeconds(position.ElapsedSeconds) + clock.Elapsed;
 
         LoopPosition PositionAt(int epoch, int batchesDone) =>
-            new(step, epoch, batchesDone, lossSinceLog, stepsSinceLog, tokensSeen, Elapsed().TotalSeconds, totalLoss);
+            new(step, epoch, batchesDone, lossSinceLog, stepsSinceLog, tokensSeen, Elapsed().TotalSeconds, totalLoss, metricsSinceLog.Snapshot());
 
         string SaveCheckpoint(int epoch, int batchesDone)
         {
@@ -153,7 +154,8 @@ public sealed class TrainingLoop
             for (int first = start; first < batches.Count && step < totalSteps; first += Accumulation)
             {
                 int count = Math.Min(Accumulation, batches.Count - first);
-                var (stepLoss, stepTokens) = TrainStep(batches.GetRange(first, count));
+                var (stepLoss, stepTokens, stepMetrics) = TrainStep(batches.GetRange(first, count));
+                metricsSinceLog.Add(stepMetrics);
                 double? gradNorm = optimizer.Step(schedule(step, totalSteps, warmup, training.LearningRate), training.MaxGradNorm);
                 optimizer.ZeroGrad();
                 step++;
@@ -174,18 +176,22 @@ public sealed class TrainingLoop
                 double throughput = tokensThisSession / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 long? memory = MemoryInUse();
                 progress.Report(new StepCompleted((int)step, (int)totalSteps, epochValue, stepLoss, nextRate, gradNorm, throughput,
-                                                  tokensSeen, memory, elapsed, remaining));
+                                                  tokensSeen, memory, elapsed, remaining, stepMetrics.IsEmpty ? null : stepMetrics.Averages()));
 
                 if (step % Math.Max(1, training.LoggingSteps) == 0 || step == totalSteps || (training.LoggingFirstStep && step == 1))
                 {
                     double averaged = lossSinceLog / stepsSinceLog;
+                    var windowMetrics = metricsSinceLog.IsEmpty ? null : metricsSinceLog.Averages();
                     var record = new StepCompleted((int)step, (int)totalSteps, epochValue, averaged, nextRate, gradNorm, throughput,
-                                                   tokensSeen, memory, elapsed, remaining);
+                                                   tokensSeen, memory, elapsed, remaining, windowMetrics);
                     log.Write(record);
-                    state.LogHistory.Add(HistoryRecord(step, epochValue, ("loss", Math.Round(averaged, 4)), ("learning_rate", nextRate),
-                                                       ("grad_norm", gradNorm)));
+                    var history = HistoryRecord(step, epochValue, ("loss", Math.Round(averaged, 4)), ("learning_rate", nextRate),
+                                                ("grad_norm", gradNorm));
+                    foreach (var (key, value) in windowMetrics ?? []) history[key] = value;
+                    state.LogHistory.Add(history);
                     lossSinceLog = 0;
                     stepsSinceLog = 0;
+                    metricsSinceLog.Clear();
                 }
                 state.Epoch = epochValue;
                 state.NumInputTokensSeen = tokensSeen;
@@ -227,8 +233,8 @@ public sealed class TrainingLoop
     }
 
     /// <summary>One optimizer step's forward and backward passes over an accumulation window.</summary>
-    /// <returns>The step's loss (per unit of the objective's weight) and its non-padding input tokens.</returns>
-    (double Loss, long Tokens) TrainStep(List<int[]> window)
+    /// <returns>The step's loss (per unit of the objective's weight), its non-padding input tokens and its metrics.</returns>
+    (double Loss, long Tokens, MetricAccumulator Metrics) TrainStep(List<int[]> window)
     {
         var collated = window.Select(indexes => collator.Collate(indexes.Select(i => train[i]).ToList(), objective.Stage, device)).ToList();
         try
@@ -238,6 +244,7 @@ public sealed class TrainingLoop
                 throw new InvalidOperationException("a training step has no target tokens (every label is masked); check cutoff_len and train_on_prompt.");
             double loss = 0;
             long tokens = 0;
+            var metrics = new MetricAccumulator();
             foreach (var batch in collated)
             {
                 using var scope = NewDisposeScope();
@@ -245,9 +252,10 @@ public sealed class TrainingLoop
                 var scaled = output.LossSum / weight;
                 scaled.backward();
                 loss += scaled.item<float>();
-                tokens += batch.Main.AttentionMask.ne(0).sum().item<long>();
+                tokens += batch.Main.AttentionMask.ne(0).sum().item<long>() + (batch.Kl?.AttentionMask.ne(0).sum().item<long>() ?? 0);
+                metrics.Add(output, objective.Weight(batch));
             }
-            return (loss, tokens);
+            return (loss, tokens, metrics);
         }
         finally
         {
@@ -259,9 +267,9 @@ public sealed class TrainingLoop
     double Evaluate(TrainerState state, long step, double epoch, string checkpointPath)
     {
         var clock = Stopwatch.StartNew();
-        trainable.Model.eval();
+        trainable.Eval();
         double lossSum = 0, weightSum = 0;
-        var metricSums = new Dictionary<string, double>();
+        var metricSums = new MetricAccumulator();
         try
         {
             using var noGrad = no_grad();
@@ -269,20 +277,20 @@ public sealed class TrainingLoop
             {
                 using var scope = NewDisposeScope();
                 using var batch = collator.Collate(indexes.Select(i => eval[i]).ToList(), objective.Stage, device);
-                weightSum += objective.Weight(batch);
+                double batchWeight = objective.Weight(batch);
+                weightSum += batchWeight;
                 var output = objective.Forward(batch);
                 lossSum += output.LossSum.to_type(ScalarType.Float64).item<double>();
-                foreach (var (key, value) in output.MetricSums ?? new Dictionary<string, double>())
-                    metricSums[key] = metricSums.GetValueOrDefault(key) + value;
+                metricSums.Add(output, batchWeight);
             }
         }
         finally
         {
-            trainable.Model.train();
+            trainable.Train();
         }
         double evalLoss = lossSum / Math.Max(1e-12, weightSum);
         lastEval = (step, evalLoss);
-        var metrics = metricSums.ToDictionary(kv => "eval_" + kv.Key, kv => kv.Value / Math.Max(1e-12, weightSum));
+        var metrics = metricSums.Averages("eval_");
         metrics["eval_runtime"] = Math.Round(clock.Elapsed.TotalSeconds, 4);
         metrics["eval_samples_per_second"] = Math.Round(eval.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds), 3);
         var evaluated = new EvaluationCompleted((int)step, evalLoss, metrics);
@@ -349,42 +357,17 @@ public sealed class TrainingLoop
 
     void HfModelSaverCopy(string folder) => Models.HfModelSaver.CopyTokenizerFiles(trainable.ModelFolder, folder);
 
-    /// <summary>
-    /// The checkpoint to resume from: resume_from_checkpoint (a folder, or "latest"/"true" for the newest in
-    /// output_dir); without it, LLaMA-Factory's rule: an output_dir that already holds checkpoints resumes from the
-    /// newest unless overwrite_output_dir, and a non-empty output_dir without checkpoints is refused.
-    /// </summary>
-    string? ResumeCheckpoint()
-    {
-        string? requested = options.Training.ResumeFromCheckpoint;
-        if (requested is { Length: > 0 })
-        {
-            if (requested.Equals("true", StringComparison.OrdinalIgnoreCase) || requested.Equals("latest", StringComparison.OrdinalIgnoreCase))
-                return CheckpointManager.Latest(outputDir)
-                       ?? throw new InvalidOperationException($"resume_from_checkpoint: no checkpoint-N folder in {outputDir}.");
-            if (!Directory.Exists(requested))
-                throw new DirectoryNotFoundException($"resume_from_checkpoint: '{requested}' does not exist.");
-            return requested;
-        }
-        if (options.Training.OverwriteOutputDir || !Directory.Exists(outputDir)) return null;
-        if (CheckpointManager.Latest(outputDir) is { } latest)
-            return latest;
-        var leftovers = Directory.EnumerateFileSystemEntries(outputDir)
-            .Where(p => Path.GetFileName(p) is not (TrainerLog.MetricsFileName or TrainerLog.TextFileName or "training_args.yaml") && !Path.GetFileName(p).StartsWith('.'))
-            .ToList();
-        if (leftovers.Count > 0)
-            throw new InvalidOperationException($"output_dir {outputDir} is not empty and holds no checkpoint to resume; set overwrite_output_dir: true or choose another folder.");
-        return null;
-    }
+    long? MemoryInUse() => MemoryInUse(device);
 
-    long? MemoryInUse()
+    /// <summary>Memory in use on <paramref name="device"/>: the GPU's through NVML, else the process's resident memory.</summary>
+    internal static long? MemoryInUse(Device device)
     {
         if (device.type == DeviceType.CUDA && Nvml.ReadAll() is { Count: > 0 } gpus)
             return gpus[Math.Min(gpus.Count - 1, Math.Max(0, (int)device.index))].UsedBytes;
         return ProcessMemory.Read().ResidentBytes;
     }
 
-    static JsonObject HistoryRecord(long step, double epoch, params (string Key, double? Value)[] values)
+    internal static JsonObject HistoryRecord(long step, double epoch, params (string Key, double? Value)[] values)
     {
         var record = new JsonObject { ["epoch"] = Math.Round(epoch, 4) };
         foreach (var (key, value) in values)
@@ -404,7 +387,7 @@ public sealed class TrainingLoop
     }
 
     /// <summary>The YAML spelling of an options enum value (its [OptionValue]).</summary>
-    static string OptionValueName(Enum value) =>
+    internal static string OptionValueName(Enum value) =>
         value.GetType().GetField(value.ToString())?.GetCustomAttributes(typeof(OptionValueAttribute), false)
              .OfType<OptionValueAttribute>().FirstOrDefault()?.Spelling ?? value.ToString().ToLowerInvariant();
 }

@@ -13,6 +13,10 @@ public sealed class TrainingRunner : ITrainingRunner
     {
         [TrainingStage.Pretrain] = CausalLmRecipe.Pretrain,
         [TrainingStage.Sft] = CausalLmRecipe.Sft,
+        [TrainingStage.Reward] = () => new RewardRecipe(),
+        [TrainingStage.Dpo] = () => new DpoRecipe(),
+        [TrainingStage.Kto] = () => new KtoRecipe(),
+        [TrainingStage.Ppo] = () => new PpoRecipe(),
     };
 
     /// <summary>Stages with a recipe, for the board and validation.</summary>

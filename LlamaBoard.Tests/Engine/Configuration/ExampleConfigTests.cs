@@ -51,7 +51,7 @@ public class ExampleConfigTests
     public void Examples_cover_every_stage_and_method()
     {
         var options = Files().Select(file => OptionsLoader.LoadFile(FullPath(file)).Options).ToList();
-        Assert.Equal(18, options.Count);
+        Assert.Equal(21, options.Count);
         var training = options.Where(o => o.Training.DoTrain).ToList();
         Assert.Equal(Enum.GetValues<TrainingStage>().Order(), training.Select(o => o.Finetuning.Stage).Distinct().Order());
         Assert.Equal(Enum.GetValues<FinetuningType>().Order(), training.Select(o => o.Finetuning.FinetuningType).Distinct().Order());

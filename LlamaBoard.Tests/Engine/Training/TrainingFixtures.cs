@@ -52,6 +52,25 @@ internal static class TrainingFixtures
         return options;
     }
 
+    /// <summary>
+    /// Options for a short preference run (rm, dpo, kto) on the demo preference data (dpo_demo: 8 pairs; kto_demo: 10
+    /// tagged examples), LoRA on the tiny model, every step logged.
+    /// </summary>
+    public static LlamaBoardOptions Preference(string outputDir, TrainingStage stage, PreferenceLoss loss = PreferenceLoss.Sigmoid, int maxSteps = 12)
+    {
+        var options = Sft(outputDir, FinetuningType.Lora, maxSteps);
+        options.Finetuning.Stage = stage;
+        options.Finetuning.Preference.Loss = loss;
+        options.Data.Dataset = [stage == TrainingStage.Kto ? "kto_demo" : "dpo_demo"];
+        options.Training.PerDeviceTrainBatchSize = 4;
+        options.Training.LearningRate = 5e-3;
+        return options;
+    }
+
+    /// <summary>A stage metric of every step, in order (steps that lack it are skipped).</summary>
+    public static List<double> Metric(IEnumerable<TrainingEvent> events, string key) =>
+        events.OfType<StepCompleted>().Where(e => e.Metrics?.ContainsKey(key) == true).Select(e => e.Metrics![key]).ToList();
+
     /// <summary>Runs a training and returns the result with every event, in order.</summary>
     public static (TrainingResult Result, List<TrainingEvent> Events) Train(LlamaBoardOptions options, Func<TrainingEvent, bool>? stopWhen = null)
     {
