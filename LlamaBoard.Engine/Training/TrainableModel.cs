@@ -1,6 +1,8 @@
 using LlamaBoard.Engine.Adapters;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Models;
+using LlamaBoard.Engine.Quantization;
+using LlamaBoard.Engine.Runtime;
 using LlamaBoard.Engine.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -46,9 +48,13 @@ public sealed class TrainableModel : IDisposable
     public IReadOnlyList<string> TrainableNames =>
         Model.NamedParameters().Where(p => p.Parameter.requires_grad).Select(p => p.Name).ToList();
 
-    /// <summary>Number of trainable elements and of all elements.</summary>
+    /// <summary>Number of trainable elements and of all elements (quantized weights count by their logical size).</summary>
     public (long Trainable, long Total) ParameterCounts =>
-        (Model.NamedParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()), Model.ParameterCount);
+        (Model.NamedParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()),
+         Model.ParameterCount + QuantizedModelLoader.QuantizedLayers(Model).Sum(l => l.Layer.InFeatures * l.Layer.OutFeatures));
+
+    /// <summary>How the base weights were quantized while loading (QLoRA), or null.</summary>
+    public QuantizationSettings? Quantization { get; private init; }
 
     /// <summary>
     /// Loads <paramref name="modelFolder"/> for <paramref name="options"/>' finetuning method on
@@ -57,10 +63,16 @@ public sealed class TrainableModel : IDisposable
     public static TrainableModel Load(LlamaBoardOptions options, string modelFolder, Device device, Action<string>? log = null)
     {
         torch.manual_seed(options.Training.Seed);
-        var loaded = HfModelLoader.Load(modelFolder, options.ComputeDType, device);
+        var quantization = QuantizationSettings.From(options);
+        if (quantization is not null && options.Finetuning.FinetuningType != FinetuningType.Lora)
+            throw new ArgumentException($"quantization_bit: {quantization.Bits} needs finetuning_type lora (QLoRA); quantized weights cannot be trained.");
+        var loaded = quantization is null
+            ? HfModelLoader.Load(modelFolder, options.ComputeDType, device)
+            : QuantizedModelLoader.Load(modelFolder, quantization, options.ComputeDType, device);
         var model = loaded.Model;
+        if (quantization is not null) log?.Invoke(DescribeQuantization(model, quantization, options.ComputeDType));
         foreach (var (_, parameter) in model.NamedParameters()) parameter.requires_grad = false;
-        var prepared = new TrainableModel(model, loaded.Generation, options.Finetuning.FinetuningType, null, modelFolder);
+        var prepared = new TrainableModel(model, loaded.Generation, options.Finetuning.FinetuningType, null, modelFolder) { Quantization = quantization };
         try
         {
             switch (options.Finetuning.FinetuningType)
@@ -149,6 +161,15 @@ public sealed class TrainableModel : IDisposable
                 throw new ArgumentException($"additional_target '{module}' is not a module of this model (for example embed_tokens, lm_head, norm).");
             foreach (var (_, parameter) in owned) parameter.requires_grad = true;
         }
+    }
+
+    static string DescribeQuantization(DecoderModel model, QuantizationSettings settings, ScalarType dtype)
+    {
+        var layers = QuantizedModelLoader.QuantizedLayers(model).ToList();
+        long stored = layers.Sum(l => l.Layer.Weight.StorageBytes);
+        long dense = layers.Sum(l => l.Layer.InFeatures * l.Layer.OutFeatures) * (dtype == ScalarType.Float32 ? 4 : 2);
+        return $"Quantized {layers.Count} projections to {settings}: {ProcessMemory.Format(stored)} instead of " +
+               $"{ProcessMemory.Format(dense)} in {DTypes.HfName(dtype)}.";
     }
 
     static bool OwnedBy(string parameterName, string module)
