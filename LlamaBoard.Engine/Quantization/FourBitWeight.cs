@@ -20,7 +20,7 @@ public sealed class FourBitWeight : IQuantizedWeight
     public const int NestedBlockSize = 256;
 
     /// <summary>Blocks quantized per pass, bounding the temporary memory of quantizing one large matrix.</summary>
-    const long BlocksPerPass = 1L << 16;
+    const long BlocksPerPass = 1L << 14;
 
     FourBitWeight(long[] shape, FourBitFormat format, Tensor packed, Tensor codeBook, Tensor? absmax,
                   Tensor? nestedCodes, Tensor? nestedAbsmax, Tensor? nestedCodeBook, float offset)
@@ -103,7 +103,6 @@ public sealed class FourBitWeight : IQuantizedWeight
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var bounds = tensor(midpoints, device: device);                                   // (15)
             var rankToCode = tensor(order.Select(i => (long)i).ToArray(), device: device);    // (16)
             var flat = weight.reshape(-1);                                                    // (n)
             for (long first = 0; first < blocks; first += BlocksPerPass)
@@ -118,10 +117,14 @@ public sealed class FourBitWeight : IQuantizedWeight
                 var scale = grid.abs().amax([1]);                                             // (b)
                 // As bitsandbytes: x · (1 / absmax), clamped; an all-zero block scales by 1/1e-38 and stays zero.
                 var scaled = (grid * scale.clamp_min(1e-38).reciprocal().unsqueeze(1)).clamp(-1, 1);
-                var ranks = bucketize(scaled, bounds);                                        // (b, 64) int64, 0…15
-                var codes = format == FourBitFormat.Nf4 ? ranks : rankToCode.index_select(0, ranks.view(-1)).view(ranks.shape);
+                // The rank is the number of midpoints strictly below the value (bucketize's rule, ties to the lower
+                // code), counted in uint8 with 15 comparisons: several times faster than bucketize on CPU.
+                var ranks = zeros(scaled.shape, dtype: ScalarType.Byte, device: device);     // (b, 64) 0…15
+                foreach (float midpoint in midpoints) ranks.add_(scaled.gt(midpoint));
+                var codes = format == FourBitFormat.Nf4 ? ranks
+                    : rankToCode.index_select(0, ranks.view(-1).to_type(ScalarType.Int64)).to_type(ScalarType.Byte).view(ranks.shape);
                 var pairs = codes.view(-1, 2);                                                // (b·32, 2)
-                var bytes = (pairs.select(1, 0) * 16 + pairs.select(1, 1)).to_type(ScalarType.Byte);
+                var bytes = pairs.select(1, 0).mul(16).add_(pairs.select(1, 1));             // uint8: high nibble first
                 packed.narrow(0, first * BlockSize / 2, passBlocks * BlockSize / 2).copy_(bytes);
                 absmax.narrow(0, first, passBlocks).copy_(scale);
             }

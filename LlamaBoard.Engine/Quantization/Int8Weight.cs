@@ -11,7 +11,7 @@ namespace LlamaBoard.Engine.Quantization;
 public sealed class Int8Weight : IQuantizedWeight
 {
     /// <summary>Rows quantized per pass, bounding temporary memory.</summary>
-    const long ElementsPerPass = 1L << 22;
+    const long ElementsPerPass = 1L << 20;
 
     Int8Weight(Tensor codes, Tensor scales)
     {

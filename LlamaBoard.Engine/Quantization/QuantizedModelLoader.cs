@@ -57,6 +57,7 @@ public static class QuantizedModelLoader
             // The bias Parameter moved to the quantized layer (it may still be read later, in file order); the
             // full-precision weight was never written and is freed here.
             original.Dispose();
+            NativeHeap.Trim();
         }
     }
 
