@@ -183,9 +183,10 @@ public sealed class TrainableModel : IDisposable
     {
         if (options.UseGradientCheckpointing)
         {
-            var perLayer = Model.Layers.ToDictionary(l => l, l => (IReadOnlyList<Tensor>)l.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList());
+            // Read at every call: BAdam changes which parameters train while the run goes on.
             Model.LayerRunner = (layer, hidden, context) =>
-                ActivationCheckpoint.Run(h => layer.call(h, context), hidden, perLayer[layer]);
+                ActivationCheckpoint.Run(h => layer.call(h, context), hidden,
+                                         layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList());
         }
         if (options.Training.NeftuneNoiseAlpha is { } alpha and > 0)
         {
