@@ -43,6 +43,7 @@ public static class CliApp
         root.Subcommands.Add(InitModelCommand.Create(output, error));
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(DownloadCommand.Create(output, error));
+        root.Subcommands.Add(EstimateCommand.Create(output, error, services));
 
         try
         {
