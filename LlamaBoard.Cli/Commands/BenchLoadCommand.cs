@@ -229,7 +229,7 @@ internal static class BenchLoadCommand
         }
     }
 
-    static int RunChild(string[] arguments, TextWriter output, TextWriter error)
+    internal static int RunChild(string[] arguments, TextWriter output, TextWriter error)
     {
         // The apphost sits next to llamaboard.dll in the CLI's output (and in test outputs that reference it).
         string apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "llamaboard.exe" : "llamaboard");

@@ -186,8 +186,9 @@ public sealed class FourBitWeight : IQuantizedWeight
         // One gather per byte: entry b of the pair table is (code[b >> 4], code[b & 15]).
         var bytes = arange(256, dtype: ScalarType.Int64, device: Packed.device);
         var pairTable = stack([CodeBook.index_select(0, bytes.div(16, RoundingMode.floor)), CodeBook.index_select(0, bytes.remainder(16))], 1); // (256, 2)
-        var values = pairTable.index_select(0, Packed.to_type(ScalarType.Int64)).view(-1, BlockSize); // (blocks, 64) fp32
-        var weight = (values * BlockScales().unsqueeze(1)).view(-1).narrow(0, 0, Count).view(Shape); // (out, in) fp32
+        // int32 indices and an in-place scale keep the temporaries at 2 + 4 bytes per weight (this runs every forward).
+        var values = pairTable.index_select(0, Packed.to_type(ScalarType.Int32)).view(-1, BlockSize); // (blocks, 64) fp32
+        var weight = values.mul_(BlockScales().unsqueeze(1)).view(-1).narrow(0, 0, Count).view(Shape); // (out, in) fp32
         return weight.to_type(dtype).MoveToOuterDisposeScope();
     }
 

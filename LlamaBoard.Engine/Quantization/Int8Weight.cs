@@ -64,7 +64,7 @@ public sealed class Int8Weight : IQuantizedWeight
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var weight = Codes.to_type(ScalarType.Float32) * Scales.unsqueeze(1);               // (out, in) fp32
+        var weight = Codes.to_type(ScalarType.Float32).mul_(Scales.unsqueeze(1));          // (out, in) fp32
         return weight.to_type(dtype).MoveToOuterDisposeScope();
     }
 

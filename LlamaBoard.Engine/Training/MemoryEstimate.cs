@@ -134,6 +134,16 @@ public static class MemoryEstimator
         {
             components.Add(new("optimizer states", optimizedElements * 8L, $"AdamW: 2 × {optimizedElements:N0} × 4 B{scope}"));
         }
+        // The update of the largest parameter makes a few temporaries of its size (√v, the step, the decayed copy).
+        long largestTrainable = optimized.Count == 0 ? 0 : optimized.Max(t => t.Elements);
+        if (largestTrainable > 0)
+            components.Add(new("optimizer step", 3 * largestTrainable * 4L, $"temporaries of the largest trainable tensor ({largestTrainable:N0})"));
+        // A trainable output head: the chunked loss accumulates its fp32 (vocab, hidden) gradient, and autograd sums it
+        // with the embedding's when they are tied.
+        string head = config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+        if (optimized.Any(t => t.Name == head))
+            components.Add(new("head gradient", (config.TieWordEmbeddings ? 2 : 1) * (long)config.VocabSize * config.HiddenSize * 4,
+                $"fp32 (vocab, hidden) gradient of the loss{(config.TieWordEmbeddings ? ", summed with the tied embedding's" : "")}"));
 
         // Activations.
         long rows = Math.Max(1, options.Training.PerDeviceTrainBatchSize), length = Math.Max(1, options.Data.CutoffLen);
@@ -154,7 +164,7 @@ public static class MemoryEstimator
         if (bits is not null)
         {
             long largest = quantized.Max(p => p.Elements);
-            components.Add(new("dequantization", largest * (4L + w), "one projection dequantized (fp32, then the compute dtype)"));
+            components.Add(new("dequantization", largest * (6L + w), "one projection dequantized (int32 indices, fp32 values, the compute dtype)"));
         }
         components.Add(device == DeviceType.CUDA
             ? new("runtime", CudaRuntimeBytes, "CUDA context and kernels")
@@ -165,8 +175,10 @@ public static class MemoryEstimator
     static long QuantizedBytes(ParameterShape p, int bits, bool doubleQuantization)
     {
         if (bits == 8) return p.Elements + p.Rows * 4;
-        long blocks = (p.Elements + 63) / 64;
-        long scales = doubleQuantization ? blocks + (blocks + 255) / 256 * 4 + 256 * 4 : blocks * 4;
+        // FourBitWeight's buffers: 32 packed bytes a block and the 16-entry code book; the scales either in fp32, or as
+        // 8-bit codes padded to whole groups of 256 with an fp32 absmax a group, the 256-entry code book and the offset.
+        long blocks = (p.Elements + 63) / 64, groups = (blocks + 255) / 256;
+        long scales = doubleQuantization ? groups * 256 + groups * 4 + 256 * 4 + 4 : blocks * 4;
         return blocks * 32 + scales + 16 * 4;
     }
 
