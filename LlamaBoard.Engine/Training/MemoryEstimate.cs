@@ -4,6 +4,7 @@ using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Models;
 using LlamaBoard.Engine.Runtime;
 using LlamaBoard.Engine.Training.Loss;
+using LlamaBoard.Engine.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -107,18 +108,30 @@ public static class MemoryEstimator
         int trainableBytes = adapterFp32 ? 4 : w;
         var optimized = trainable;                               // what holds masters and optimizer state at the peak
         string scope = "";
-        if (finetuning.BAdam.UseBadam && method != FinetuningType.Lora)
+        bool badamRatio = finetuning.BAdam.UseBadam && method != FinetuningType.Lora && finetuning.BAdam.Mode == BAdamMode.Ratio;
+        if (finetuning.BAdam.UseBadam && method != FinetuningType.Lora && !badamRatio)
         {
             optimized = trainable.Where(t => t.Layer is not null).GroupBy(t => t.Layer).Select(g => g.ToList())
                                  .MaxBy(g => g.Sum(t => t.Elements)) ?? [];
             scope = " (BAdam: the largest block)";
         }
+        else if (badamRatio)
+        {
+            // Embeddings and head frozen; the rest gets dense gradients (no hooks to sparsify them) but masters and
+            // moments only for the drawn ratio of its entries.
+            optimized = trainable.Where(t => !t.Name.Contains("embed_tokens", StringComparison.Ordinal) && t.Name != "lm_head.weight").ToList();
+        }
         long optimizedElements = optimized.Sum(t => t.Elements);
-        long gradientBytes = optimizedElements * trainableBytes + (trainableBytes == 4 ? 0 : optimizedElements * 4);
+        long stateElements = badamRatio
+            ? optimized.Sum(t => t.Elements < RatioBlockOptimizer.PreserveThreshold ? t.Elements : Math.Max(1, (long)Math.Round(finetuning.BAdam.UpdateRatio * t.Elements)))
+            : optimizedElements;
+        if (badamRatio) scope = $" (BAdam ratio {finetuning.BAdam.UpdateRatio:0.###}: {stateElements:N0} drawn entries)";
+        // The half-precision gradients of full/freeze are copied to fp32 at the step (BAdam ratio: the drawn entries only).
+        long gradientBytes = optimizedElements * trainableBytes + (trainableBytes == 4 ? 0 : stateElements * 4);
         components.Add(new("gradients", gradientBytes,
-            $"{optimizedElements:N0} trainable{scope} × {trainableBytes} B{(trainableBytes == 4 ? "" : " + fp32 copies at the step")}"));
-        if (trainableBytes != 4)
-            components.Add(new("fp32 masters", optimizedElements * 4L, $"{optimizedElements:N0} × 4 B{scope}"));
+            $"{optimizedElements:N0} trainable × {trainableBytes} B{(trainableBytes == 4 ? "" : " + fp32 copies at the step")}{scope}"));
+        if (trainableBytes != 4 || badamRatio)
+            components.Add(new("fp32 masters", stateElements * 4L, $"{stateElements:N0} × 4 B{scope}"));
 
         bool sgd = options.Training.Optim == OptimizerName.Sgd;
         if (finetuning.GaLore.UseGalore && method != FinetuningType.Lora)
@@ -132,10 +145,11 @@ public static class MemoryEstimator
         }
         else if (!sgd)
         {
-            components.Add(new("optimizer states", optimizedElements * 8L, $"AdamW: 2 × {optimizedElements:N0} × 4 B{scope}"));
+            components.Add(new("optimizer states", stateElements * 8L, $"AdamW: 2 × {stateElements:N0} × 4 B{scope}"));
         }
-        // The update of the largest parameter makes a few temporaries of its size (√v, the step, the decayed copy).
-        long largestTrainable = optimized.Count == 0 ? 0 : optimized.Max(t => t.Elements);
+        // The update of the largest parameter makes a few temporaries of its size (√v, the step, the decayed copy);
+        // BAdam ratio gathers the drawn gradients of all parameters at once.
+        long largestTrainable = optimized.Count == 0 ? 0 : badamRatio ? stateElements : optimized.Max(t => t.Elements);
         if (largestTrainable > 0)
             components.Add(new("optimizer step", 3 * largestTrainable * 4L, $"temporaries of the largest trainable tensor ({largestTrainable:N0})"));
         // A trainable output head: the chunked loss accumulates its fp32 (vocab, hidden) gradient, and autograd sums it
@@ -169,7 +183,7 @@ public static class MemoryEstimator
         components.Add(device == DeviceType.CUDA
             ? new("runtime", CudaRuntimeBytes, "CUDA context and kernels")
             : new("runtime", CpuRuntimeBytes, ".NET, libtorch, tokenizer and data"));
-        return new MemoryEstimate(components, parameters.Sum(p => p.Elements), optimizedElements, device);
+        return new MemoryEstimate(components, parameters.Sum(p => p.Elements), badamRatio ? stateElements : optimizedElements, device);
     }
 
     static long QuantizedBytes(ParameterShape p, int bits, bool doubleQuantization)

@@ -4,7 +4,7 @@ namespace LlamaBoard.Engine.Training.Optimizers;
 
 /// <summary>
 /// Chooses the optimizer of a run from its options: AdamW/SGD with fp32 masters, GaLore (use_galore) or layer-wise
-/// BAdam (use_badam), with LLaMA-Factory's rules about which combinations it accepts.
+/// BAdam (use_badam, layer or ratio mode), with LLaMA-Factory's rules about which combinations it accepts.
 /// </summary>
 public static class OptimizerFactory
 {
@@ -44,8 +44,16 @@ public static class OptimizerFactory
         if (badam)
         {
             var options_ = finetuning.BAdam;
-            if (options_.Mode != BAdamMode.Layer)
-                throw new ArgumentException("badam_mode: ratio is not available; LlamaBoard implements layer-wise BAdam (badam_mode: layer).");
+            if (options_.Mode == BAdamMode.Ratio)
+            {
+                var ratioSettings = new BAdamRatioSettings(options_.UpdateRatio, options_.MaskMode == BAdamMaskMode.Scatter,
+                                                           options_.SwitchInterval, training.Seed, options_.Verbose);
+                var ratioOptimizer = new RatioBlockOptimizer(parameters, settings, ratioSettings, log);
+                log?.Invoke($"BAdam (ratio): {options_.UpdateRatio:0.###} of each weight ({OptionSpelling.Of(options_.MaskMode)}), " +
+                            $"{ratioOptimizer.ActiveElements:N0} entries train, drawn again every " +
+                            $"{(options_.SwitchInterval < 0 ? "never" : options_.SwitchInterval + " steps")}.");
+                return ratioOptimizer;
+            }
             var mode = options_.SwitchMode switch
             {
                 BAdamSwitchMode.Descending => BlockSwitchMode.Descending,

@@ -88,6 +88,10 @@ public class MemoryEstimatorTests
         Assert.Equal(fullEstimate.TotalParameters * 8, Part(fullEstimate, "optimizer states"));        // AdamW: two fp32 moments
         Assert.Equal(fullEstimate.TotalParameters * 4, Part(fullEstimate, "fp32 masters"));            // bf16 weights keep fp32 masters
 
+        // BAdam's ratio mode keeps moments for 5 % of the decoder weights (embeddings and head frozen).
+        var ratioEstimate = Estimate(o => { o.Finetuning.FinetuningType = FinetuningType.Full; o.Finetuning.BAdam.UseBadam = true; o.Finetuning.BAdam.Mode = BAdamMode.Ratio; });
+        Assert.InRange(Part(ratioEstimate, "optimizer states"), 0.05 * 8 * projections, 0.05 * 8 * projections * 1.1);
+
         var checkpointed = Estimate(_ => { });
         var eager = Estimate(o => o.Model.DisableGradientCheckpointing = true);
         Assert.True(Part(eager, "activations") > 3 * Part(checkpointed, "activations"));
