@@ -35,6 +35,8 @@ public class BenchMemoryCommandTests
             Assert.InRange(loss, 0.1, 20);
         }
         Assert.Contains("error = (estimate − measured) / measured", text);
+        Assert.Contains("estimate within ±25% of the measured peak:", text);
+        Assert.Contains("ordering of measured peaks, QLoRA < LoRA/freeze/GaLore < full (as in the paper):", text);
     }
 
     [Fact]
