@@ -63,6 +63,7 @@ public sealed class TrainableModel : IDisposable
     public static TrainableModel Load(LlamaBoardOptions options, string modelFolder, Device device, Action<string>? log = null)
     {
         torch.manual_seed(options.Training.Seed);
+        NativeHeap.ReturnLargeBlocks();   // keeps training's large temporaries from fragmenting the heap (see there)
         var quantization = QuantizationSettings.From(options);
         if (quantization is not null && options.Finetuning.FinetuningType != FinetuningType.Lora)
             throw new ArgumentException($"quantization_bit: {quantization.Bits} needs finetuning_type lora (QLoRA); quantized weights cannot be trained.");
