@@ -44,6 +44,7 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create(output, error));
         root.Subcommands.Add(DownloadCommand.Create(output, error));
         root.Subcommands.Add(PplCommand.Create(output, error));
+        root.Subcommands.Add(EstimateCommand.Create(output, error, services));
 
         try
         {

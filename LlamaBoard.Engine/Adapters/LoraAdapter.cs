@@ -26,9 +26,12 @@ public static class LoraAdapter
                 Merge(model, name, existing);
                 current = model.GetProjection(name);
             }
-            if (current is not Linear linear)
-                throw new NotSupportedException($"{name} is a {current.GetType().Name}; LoRA wraps plain linear layers.");
-            var lora = new LoraLinear(linear.weight!, linear.bias, settings);
+            var lora = current switch
+            {
+                Linear linear => new LoraLinear(linear.weight!, linear.bias, settings),
+                IFrozenProjection => new LoraLinear(current, settings),
+                _ => throw new NotSupportedException($"{name} is a {current.GetType().Name}; LoRA wraps linear layers and frozen (quantized) projections."),
+            };
             model.ReplaceProjection(name, lora);
             attached.Add(lora);
         }
@@ -63,6 +66,10 @@ public static class LoraAdapter
 
     static void Merge(DecoderModel model, string name, LoraLinear layer)
     {
+        if (layer.BaseLayer is not null)
+            throw new NotSupportedException(
+                $"Cannot merge the adapter of {name} into a quantized base ({layer.BaseLayer.GetType().Name}); merge adapters into the " +
+                "unquantized model instead (load it without quantization_bit).");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var dtype = layer.BaseWeight.dtype;

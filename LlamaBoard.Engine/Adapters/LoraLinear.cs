@@ -17,33 +17,62 @@ namespace LlamaBoard.Engine.Adapters;
 /// the adapter path and the result cast back. <see cref="Enabled"/> switches the adapter off so that a preference
 /// recipe can use the same model, adapter disabled, as its frozen reference (no second copy in memory).
 /// Dropout masks come from the CPU generator, so activation checkpointing can replay them exactly on any device.
+/// The frozen base may also be a module (a quantized projection, QLoRA): it is then registered as <c>base_layer</c>,
+/// PEFT's name for the wrapped layer, and asked for its weight densely where DoRA or merging needs the matrix.
 /// </remarks>
 public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
 {
-    Parameter weight;
+    Parameter? weight;
     Parameter? bias;
     readonly Linear lora_A;
     readonly Linear lora_B;
     readonly DoraMagnitude? lora_magnitude_vector;
+    readonly nn.Module<Tensor, Tensor>? base_layer;
 
     /// <summary>Wraps the base layer's weight (out, in) and optional bias, which stay frozen.</summary>
-    public LoraLinear(Tensor baseWeight, Tensor? baseBias, LoraSettings settings) : base(nameof(LoraLinear))
+    public LoraLinear(Tensor baseWeight, Tensor? baseBias, LoraSettings settings)
+        : this(baseWeight.shape[1], baseWeight.shape[0], baseWeight.device, settings)
     {
-        if (settings.Rank <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "LoRA rank must be positive.");
-        Settings = settings;
-        long outFeatures = baseWeight.shape[0], inFeatures = baseWeight.shape[1];
-        var device = baseWeight.device;
         // A TorchSharp Parameter takes over the tensor it is built from, so reuse the base layer's own Parameters.
         weight = AsFrozenParameter(baseWeight);
         bias = baseBias is null ? null : AsFrozenParameter(baseBias);
-        // PEFT's default initialisation: A as nn.Linear (Kaiming-uniform, a = √5), B = 0, so training starts at W.
-        lora_A = nn.Linear(inFeatures, settings.Rank, hasBias: false, device: device, dtype: ScalarType.Float32);
-        lora_B = nn.Linear(settings.Rank, outFeatures, hasBias: false, device: device, dtype: ScalarType.Float32);
-        using (no_grad()) lora_B.weight!.zero_();
         if (settings.UseDora)
             using (no_grad()) lora_magnitude_vector = new DoraMagnitude(RowNorms(weight, null));
         RegisterComponents();
     }
+
+    /// <summary>
+    /// Wraps a frozen base module that is not a plain linear layer (a quantized projection): it must implement
+    /// <see cref="IFrozenProjection"/>. Its own parameters and buffers appear under <c>base_layer</c>.
+    /// </summary>
+    public LoraLinear(nn.Module<Tensor, Tensor> baseLayer, LoraSettings settings)
+        : this(AsFrozen(baseLayer).InFeatures, AsFrozen(baseLayer).OutFeatures, AsFrozen(baseLayer).Device, settings)
+    {
+        base_layer = baseLayer;
+        if (settings.UseDora)
+            using (no_grad())
+            using (var dense = FrozenBase!.DenseWeight())
+            using (var norms = RowNorms(dense, null))
+                lora_magnitude_vector = new DoraMagnitude(norms);
+        RegisterComponents();
+    }
+
+    LoraLinear(long inFeatures, long outFeatures, Device device, LoraSettings settings) : base(nameof(LoraLinear))
+    {
+        if (settings.Rank <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "LoRA rank must be positive.");
+        Settings = settings;
+        // PEFT's default initialisation: A as nn.Linear (Kaiming-uniform, a = √5), B = 0, so training starts at W.
+        lora_A = nn.Linear(inFeatures, settings.Rank, hasBias: false, device: device, dtype: ScalarType.Float32);
+        lora_B = nn.Linear(settings.Rank, outFeatures, hasBias: false, device: device, dtype: ScalarType.Float32);
+        using (no_grad()) lora_B.weight!.zero_();
+    }
+
+    /// <summary>The base module as a frozen projection (a property, not a field: RegisterComponents would register a field).</summary>
+    IFrozenProjection? FrozenBase => base_layer as IFrozenProjection;
+
+    static IFrozenProjection AsFrozen(nn.Module<Tensor, Tensor> baseLayer) =>
+        baseLayer as IFrozenProjection ?? throw new ArgumentException(
+            $"LoRA wraps linear layers or frozen projections; {baseLayer.GetType().Name} is neither.", nameof(baseLayer));
 
     /// <summary>The adapter's hyper-parameters.</summary>
     public LoraSettings Settings { get; }
@@ -51,11 +80,16 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
     /// <summary>False turns the layer into its base linear layer (used as the reference model by preference stages).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The frozen base weight (out, in) in the compute dtype.</summary>
-    public Parameter BaseWeight => weight;
+    /// <summary>The frozen base weight (out, in) in the compute dtype (plain linear bases only).</summary>
+    /// <exception cref="InvalidOperationException">The base is a module (quantized); use <see cref="MergedWeight"/> or the module.</exception>
+    public Parameter BaseWeight => weight ?? throw new InvalidOperationException(
+        "This LoRA layer wraps a frozen module (a quantized projection), not a weight parameter.");
 
     /// <summary>The frozen base bias (out), if any.</summary>
-    public Parameter? BaseBias => bias;
+    public Tensor? BaseBias => FrozenBase is null ? bias : FrozenBase!.Bias;
+
+    /// <summary>The frozen base module (PEFT's base_layer) when it is not a plain weight, for example a quantized projection.</summary>
+    public nn.Module<Tensor, Tensor>? BaseLayer => base_layer;
 
     /// <summary>A: (r, in).</summary>
     public Parameter LoraA => lora_A.weight!;
@@ -73,7 +107,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
     public override Tensor forward(Tensor x)
     {
         // x: (…, in) in the compute dtype; result (…, out) in the same dtype.
-        var baseOut = nn.functional.linear(x, weight, bias);
+        var baseOut = base_layer is null ? nn.functional.linear(x, weight!, bias) : base_layer.call(x);
         if (!Enabled) return baseOut;
 
         var adapterIn = x.to_type(ScalarType.Float32);
@@ -83,9 +117,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
             return baseOut + update.to_type(baseOut.dtype);
 
         // DoRA: result = m/‖W + s·BA‖ ⊙ (W·x + s·BA·x) + b; the norm is treated as a constant (DoRA §4.3).
-        var norms = RowNorms(weight, DeltaWeight()).detach();                           // (out)
+        var norms = RowNorms(weight ?? FrozenBase!.DenseWeight(), DeltaWeight()).detach(); // (out)
         var scale = lora_magnitude_vector.Weight / norms;                               // (out)
-        var baseNoBias = bias is null ? baseOut : baseOut - bias;
+        var baseNoBias = BaseBias is not { } b ? baseOut : baseOut - b;
         var dora = (scale - 1) * baseNoBias.to_type(ScalarType.Float32) + scale * update;
         return baseOut + dora.to_type(baseOut.dtype);
     }
@@ -93,7 +127,10 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
     /// <inheritdoc />
     public void ReplaceParameter(string localName, Parameter replacement)
     {
-        // Only the frozen base is ever converted (to the compute dtype); the adapter stays fp32.
+        // Only the frozen base is ever converted (to the compute dtype); the adapter stays fp32. A base module owns
+        // its own parameters and is reached as a submodule.
+        if (base_layer is not null)
+            throw new ArgumentException($"LoraLinear cannot replace '{localName}': the base is the module base_layer.", nameof(localName));
         var old = localName switch
         {
             "weight" => weight,
@@ -115,6 +152,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
     public void InitializePissa(int iterations, long seed)
     {
         if (Settings.UseDora) throw new NotSupportedException("PiSSA initialisation cannot be combined with DoRA.");
+        if (weight is null) throw new NotSupportedException("PiSSA initialisation needs the unquantized base weight; initialise PiSSA without quantization_bit.");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var w = weight.to_type(ScalarType.Float32);                                   // (out, in)
@@ -162,7 +200,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>, IReplaceableParameters
     public Tensor MergedWeight()
     {
         using var scope = NewDisposeScope();
-        var merged = weight.to_type(ScalarType.Float32) + DeltaWeight();
+        var merged = (weight?.to_type(ScalarType.Float32) ?? FrozenBase!.DenseWeight()) + DeltaWeight();
         if (lora_magnitude_vector is not null)
             merged = merged * (lora_magnitude_vector.Weight / merged.norm(1, keepdim: false)).unsqueeze(1);
         return merged.MoveToOuterDisposeScope();

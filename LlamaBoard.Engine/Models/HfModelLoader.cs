@@ -44,6 +44,12 @@ public sealed class ModelLoadException : Exception
 }
 
 /// <summary>
+/// Fills a freshly created model's parameters from a checkpoint; <see cref="HfModelLoader.LoadWeights"/> is the plain
+/// copy, quantized loading replaces projections while it reads them.
+/// </summary>
+public delegate void WeightLoading(DecoderModel model, SafetensorsCheckpoint checkpoint, IWeightMapper mapper);
+
+/// <summary>
 /// Loads a Hugging Face model folder (config.json, generation_config.json, model.safetensors or shards + index)
 /// into a <see cref="DecoderModel"/>: config through the family preset, names through the family mapper, every
 /// key and shape checked before anything is copied, and weights converted tensor by tensor from the memory-mapped
@@ -66,7 +72,11 @@ public static class HfModelLoader
     /// <exception cref="ModelLoadException">The weights do not match the config (missing, unexpected, mis-shaped keys).</exception>
     /// <exception cref="CheckpointFormatException">A safetensors file or the index is damaged.</exception>
     /// <exception cref="FileNotFoundException">The folder has no safetensors weights.</exception>
-    public static LoadedModel Load(string directory, ScalarType? dtype = null, Device? device = null)
+    /// <param name="directory">The model folder.</param>
+    /// <param name="dtype">Parameter dtype; default: the config's torch_dtype, else fp32.</param>
+    /// <param name="device">Target device; default: auto.</param>
+    /// <param name="loading">How the weights are filled in; default <see cref="LoadWeights"/>.</param>
+    public static LoadedModel Load(string directory, ScalarType? dtype = null, Device? device = null, WeightLoading? loading = null)
     {
         TorchRuntime.EnsureInitialized();
         string configPath = Path.Combine(directory, ConfigFileName);
@@ -85,7 +95,7 @@ public static class HfModelLoader
         var model = DecoderModel.Create(config, type, target);
         try
         {
-            LoadWeights(model, checkpoint, loadFamily.Mapper);
+            (loading ?? LoadWeights)(model, checkpoint, loadFamily.Mapper);
         }
         catch
         {
@@ -102,6 +112,27 @@ public static class HfModelLoader
     /// </summary>
     /// <exception cref="ModelLoadException">Missing, unexpected or mis-shaped tensors (all listed by name).</exception>
     public static void LoadWeights(DecoderModel model, SafetensorsCheckpoint checkpoint, IWeightMapper mapper)
+    {
+        var byName = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
+        using var _ = no_grad();
+        foreach (var source in PlanWeights(model, checkpoint, mapper))
+            CopySource(checkpoint, source, byName[source.Parameter]);
+    }
+
+    /// <summary>Copies one <see cref="WeightSource"/> (whole tensor or a row slice) into <paramref name="destination"/>.</summary>
+    public static void CopySource(SafetensorsCheckpoint checkpoint, WeightSource source, Tensor destination)
+    {
+        long rowElements = source.CheckpointShape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        checkpoint.CopyTo(source.CheckpointTensor, destination, source.RowStart * rowElements);
+    }
+
+    /// <summary>
+    /// Where every parameter of <paramref name="model"/> comes from, in the order to copy them (file order, so the
+    /// memory-mapped files are read front to back), after checking that every parameter has a tensor of the right
+    /// shape and that no tensor is left over.
+    /// </summary>
+    /// <exception cref="ModelLoadException">Missing, unexpected or mis-shaped tensors (all listed by name).</exception>
+    public static IReadOnlyList<WeightSource> PlanWeights(DecoderModel model, SafetensorsCheckpoint checkpoint, IWeightMapper mapper)
     {
         var config = model.Config;
         var parameters = model.NamedParameters().ToList();
@@ -125,16 +156,8 @@ public static class HfModelLoader
         if (missing.Count + unexpected.Count + misshaped.Count > 0)
             throw new ModelLoadException(Describe(checkpoint.Directory, config, missing, unexpected, misshaped), missing, unexpected, misshaped);
 
-        var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
-        using var _ = no_grad();
-        // In file order, so the memory-mapped files are read front to back.
-        foreach (var source in sources.OrderBy(s => checkpoint.FileOf(s.CheckpointTensor), StringComparer.Ordinal)
-                                      .ThenBy(s => checkpoint.Info(s.CheckpointTensor).Begin).ThenBy(s => s.RowStart))
-        {
-            var parameter = byName[source.Parameter];
-            long rowElements = source.CheckpointShape.Skip(1).Aggregate(1L, (a, b) => a * b);
-            checkpoint.CopyTo(source.CheckpointTensor, parameter, source.RowStart * rowElements);
-        }
+        return sources.OrderBy(s => checkpoint.FileOf(s.CheckpointTensor), StringComparer.Ordinal)
+                      .ThenBy(s => checkpoint.Info(s.CheckpointTensor).Begin).ThenBy(s => s.RowStart).ToList();
     }
 
     static string Describe(string directory, ModelConfig config, List<string> missing, List<string> unexpected, List<string> misshaped)

@@ -1,6 +1,8 @@
 using LlamaBoard.Engine.Adapters;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Models;
+using LlamaBoard.Engine.Quantization;
+using LlamaBoard.Engine.Runtime;
 using LlamaBoard.Engine.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -52,9 +54,10 @@ public sealed class TrainableModel : IDisposable
     public IReadOnlyList<string> TrainableNames =>
         AllParameters().Where(p => p.Parameter.requires_grad).Select(p => p.Name).ToList();
 
-    /// <summary>Number of trainable elements and of all elements.</summary>
+    /// <summary>Number of trainable elements and of all elements (quantized weights count by their logical size).</summary>
     public (long Trainable, long Total) ParameterCounts =>
-        (AllParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()), AllParameters().Sum(p => p.Parameter.numel()));
+        (AllParameters().Where(p => p.Parameter.requires_grad).Sum(p => p.Parameter.numel()),
+         AllParameters().Sum(p => p.Parameter.numel()) + QuantizedModelLoader.QuantizedLayers(Model).Sum(l => l.Layer.InFeatures * l.Layer.OutFeatures));
 
     /// <summary>The decoder's parameters, then the value head's under their saved names.</summary>
     IEnumerable<(string Name, Parameter Parameter)> AllParameters() =>
@@ -89,6 +92,9 @@ public sealed class TrainableModel : IDisposable
         ValueHead?.eval();
     }
 
+    /// <summary>How the base weights were quantized while loading (QLoRA), or null.</summary>
+    public QuantizationSettings? Quantization { get; private init; }
+
     /// <summary>
     /// Loads <paramref name="modelFolder"/> for <paramref name="options"/>' finetuning method on
     /// <paramref name="device"/>. Seeds libtorch first, so adapter initialisation is reproducible.
@@ -96,10 +102,17 @@ public sealed class TrainableModel : IDisposable
     public static TrainableModel Load(LlamaBoardOptions options, string modelFolder, Device device, Action<string>? log = null)
     {
         torch.manual_seed(options.Training.Seed);
-        var loaded = HfModelLoader.Load(modelFolder, options.ComputeDType, device);
+        NativeHeap.ReturnLargeBlocks();   // keeps training's large temporaries from fragmenting the heap (see there)
+        var quantization = QuantizationSettings.From(options);
+        if (quantization is not null && options.Finetuning.FinetuningType != FinetuningType.Lora)
+            throw new ArgumentException($"quantization_bit: {quantization.Bits} needs finetuning_type lora (QLoRA); quantized weights cannot be trained.");
+        var loaded = quantization is null
+            ? HfModelLoader.Load(modelFolder, options.ComputeDType, device)
+            : QuantizedModelLoader.Load(modelFolder, quantization, options.ComputeDType, device);
         var model = loaded.Model;
+        if (quantization is not null) log?.Invoke(DescribeQuantization(model, quantization, options.ComputeDType));
         foreach (var (_, parameter) in model.NamedParameters()) parameter.requires_grad = false;
-        var prepared = new TrainableModel(model, loaded.Generation, options.Finetuning.FinetuningType, null, modelFolder);
+        var prepared = new TrainableModel(model, loaded.Generation, options.Finetuning.FinetuningType, null, modelFolder) { Quantization = quantization };
         try
         {
             switch (options.Finetuning.FinetuningType)
@@ -190,6 +203,15 @@ public sealed class TrainableModel : IDisposable
         }
     }
 
+    static string DescribeQuantization(DecoderModel model, QuantizationSettings settings, ScalarType dtype)
+    {
+        var layers = QuantizedModelLoader.QuantizedLayers(model).ToList();
+        long stored = layers.Sum(l => l.Layer.Weight.StorageBytes);
+        long dense = layers.Sum(l => l.Layer.InFeatures * l.Layer.OutFeatures) * (dtype == ScalarType.Float32 ? 4 : 2);
+        return $"Quantized {layers.Count} projections to {settings}: {ProcessMemory.Format(stored)} instead of " +
+               $"{ProcessMemory.Format(dense)} in {DTypes.HfName(dtype)}.";
+    }
+
     static bool OwnedBy(string parameterName, string module)
     {
         string owner = parameterName[..parameterName.LastIndexOf('.')];
@@ -201,9 +223,10 @@ public sealed class TrainableModel : IDisposable
     {
         if (options.UseGradientCheckpointing)
         {
-            var perLayer = Model.Layers.ToDictionary(l => l, l => (IReadOnlyList<Tensor>)l.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList());
+            // Read at every call: BAdam changes which parameters train while the run goes on.
             Model.LayerRunner = (layer, hidden, context) =>
-                ActivationCheckpoint.Run(h => layer.call(h, context), hidden, perLayer[layer]);
+                ActivationCheckpoint.Run(h => layer.call(h, context), hidden,
+                                         layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList());
         }
         if (options.Training.NeftuneNoiseAlpha is { } alpha and > 0)
         {

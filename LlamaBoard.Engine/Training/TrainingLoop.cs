@@ -87,10 +87,7 @@ public sealed class TrainingLoop
         var checkpoints = new CheckpointManager(outputDir, training.SaveTotalLimit);
         AtomicDirectory.CleanUp(outputDir);
 
-        using var optimizer = new TrainingOptimizer(
-            trainable.TrainableParameters(trainable.Method == FinetuningType.Lora ? options.Finetuning.Lora.LoraPlusLrRatio : null),
-            new OptimizerSettings(OptionValueName(training.Optim), training.LearningRate, training.WeightDecay,
-                                  training.AdamBeta1, training.AdamBeta2, training.AdamEpsilon));
+        using var optimizer = OptimizerFactory.Create(trainable, options, Log);
 
         var state = new TrainerState
         {

@@ -19,9 +19,45 @@ public sealed record TrainableParameter(string Name, Parameter Parameter, bool W
 /// <param name="Beta2">adam_beta2.</param>
 /// <param name="Epsilon">adam_epsilon.</param>
 /// <param name="Momentum">SGD momentum (HF's sgd uses 0).</param>
+/// <param name="GaLore">GaLore's low-rank gradient projection, or null.</param>
 public sealed record OptimizerSettings(
     string Kind = "adamw_torch", double LearningRate = 5e-5, double WeightDecay = 0.0,
-    double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double Momentum = 0.0);
+    double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double Momentum = 0.0, GaLoreSettings? GaLore = null);
+
+/// <summary>What the training loop needs of an optimizer: step, zero, learning rate, and its state in checkpoints.</summary>
+public interface ITrainingOptimizer : IDisposable
+{
+    /// <summary>The trainable parameters.</summary>
+    IEnumerable<TrainableParameter> Parameters { get; }
+
+    /// <summary>Number of trainable elements.</summary>
+    long TrainableElements { get; }
+
+    /// <summary>The learning rate of the last step (what HF logs as learning_rate).</summary>
+    double CurrentLearningRate { get; }
+
+    /// <summary>Clears gradients.</summary>
+    void ZeroGrad();
+
+    /// <summary>One step at <paramref name="learningRateMultiplier"/> × the base rate, clipping to <paramref name="maxGradNorm"/> when positive.</summary>
+    /// <returns>The gradient norm before clipping, or null when not computed.</returns>
+    double? Step(double learningRateMultiplier, double maxGradNorm);
+
+    /// <summary>Writes the optimizer's state.</summary>
+    void Save(Stream stream);
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">The state belongs to another setup or is truncated.</exception>
+    void Load(Stream stream, string sourceName);
+}
+
+/// <summary>The update applied to the fp32 masters once their gradients are in place (AdamW/SGD, GaLore).</summary>
+internal interface IUpdateRule : IDisposable
+{
+    void Step(double learningRateMultiplier);
+    void Save(BinaryWriter writer);
+    void Load(BinaryReader reader);
+}
 
 /// <summary>
 /// The optimizer step with fp32 master weights: trainable parameters that live in bf16/fp16 (full and freeze
@@ -29,11 +65,11 @@ public sealed record OptimizerSettings(
 /// each step. fp32 parameters (LoRA adapters) are optimized in place. TorchSharp has no autocast or GradScaler, so
 /// this is where mixed precision lives.
 /// </summary>
-public sealed class TrainingOptimizer : IDisposable
+public sealed class TrainingOptimizer : ITrainingOptimizer
 {
     readonly List<(TrainableParameter Spec, Parameter Master)> entries = [];
-    readonly optim.Optimizer optimizer;
-    readonly List<(optim.ILearningRateController Group, double Scale)> groups = [];
+    readonly IUpdateRule rule;
+    double lastMultiplier = 1.0;
 
     /// <summary>Builds the optimizer over <paramref name="parameters"/>; parameters are grouped by (decay, rate scale).</summary>
     public TrainingOptimizer(IReadOnlyList<TrainableParameter> parameters, OptimizerSettings settings)
@@ -49,28 +85,9 @@ public sealed class TrainingOptimizer : IDisposable
             entries.Add((spec, master));
         }
 
-        var grouped = entries.GroupBy(e => (e.Spec.WeightDecay, e.Spec.LearningRateScale)).ToList();
-        string kind = settings.Kind.ToLowerInvariant();
-        if (kind is "sgd")
-        {
-            var sgdGroups = grouped.Select(g => new SGD.ParamGroup(g.Select(e => e.Master),
-                lr: settings.LearningRate * g.Key.LearningRateScale, momentum: settings.Momentum,
-                weight_decay: g.Key.WeightDecay ? settings.WeightDecay : 0)).ToList();
-            optimizer = optim.SGD(sgdGroups, settings.LearningRate);
-        }
-        else if (kind is "adamw_torch" or "adamw_hf" or "adamw" or "adamw_torch_fused" or "adamw_apex_fused")
-        {
-            var adamGroups = grouped.Select(g => new AdamW.ParamGroup(g.Select(e => e.Master),
-                lr: settings.LearningRate * g.Key.LearningRateScale, beta1: settings.Beta1, beta2: settings.Beta2,
-                eps: settings.Epsilon, weight_decay: g.Key.WeightDecay ? settings.WeightDecay : 0)).ToList();
-            optimizer = optim.AdamW(adamGroups, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon);
-        }
-        else
-        {
-            throw new ArgumentException($"optim '{settings.Kind}' is not supported; use adamw_torch or sgd.");
-        }
-        var controllers = optimizer.ParamGroups.ToList();
-        for (int i = 0; i < grouped.Count; i++) groups.Add((controllers[i], grouped[i].Key.LearningRateScale));
+        rule = settings.GaLore is not null
+            ? new GaLoreAdamW(entries, settings)
+            : new TorchOptimizerRule(entries, settings);
     }
 
     /// <summary>The hyper-parameters this optimizer was built with.</summary>
@@ -109,11 +126,12 @@ public sealed class TrainingOptimizer : IDisposable
         }
         double? norm = null;
         var withGrad = entries.Select(e => e.Master).Where(m => m.grad is not null).ToList();
-        if (maxGradNorm > 0 && withGrad.Count > 0)
+        // Layer-wise GaLore updates each parameter on its own, so there is no global norm to clip (LLaMA-Factory
+        // reports zeros); clipping is skipped as it is there.
+        if (maxGradNorm > 0 && withGrad.Count > 0 && Settings.GaLore is not { Layerwise: true })
             norm = nn.utils.clip_grad_norm_(withGrad, maxGradNorm);
-        foreach (var (group, scale) in groups)
-            group.LearningRate = Settings.LearningRate * scale * learningRateMultiplier;
-        optimizer.step();
+        lastMultiplier = learningRateMultiplier;
+        rule.Step(learningRateMultiplier);
         foreach (var (spec, master) in entries)
         {
             if (!ReferenceEquals(master, spec.Parameter)) spec.Parameter.copy_(master);
@@ -122,7 +140,7 @@ public sealed class TrainingOptimizer : IDisposable
     }
 
     /// <summary>The learning rate of the first group (what HF logs as learning_rate).</summary>
-    public double CurrentLearningRate => groups[0].Group.LearningRate / groups[0].Scale;
+    public double CurrentLearningRate => Settings.LearningRate * lastMultiplier;
 
     /// <summary>Writes the optimizer state and the fp32 masters (TorchSharp's binary format).</summary>
     public void Save(Stream stream)
@@ -134,7 +152,7 @@ public sealed class TrainingOptimizer : IDisposable
             writer.Write(spec.Name);
             master.Save(writer);
         }
-        ((OptimizerHelper)optimizer).save_state_dict(writer);
+        rule.Save(writer);
     }
 
     /// <summary>Restores what <see cref="Save"/> wrote; names and shapes must match this optimizer's parameters.</summary>
@@ -157,7 +175,7 @@ public sealed class TrainingOptimizer : IDisposable
                 if (!ReferenceEquals(master, spec.Parameter))
                     using (no_grad()) spec.Parameter.copy_(master);
             }
-            ((OptimizerHelper)optimizer).load_state_dict(reader);
+            rule.Load(reader);
         }
         catch (EndOfStreamException)
         {
@@ -168,8 +186,63 @@ public sealed class TrainingOptimizer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        optimizer.Dispose();
+        rule.Dispose();
         foreach (var (spec, master) in entries)
             if (!ReferenceEquals(master, spec.Parameter)) master.Dispose();
     }
+}
+
+/// <summary>TorchSharp's AdamW or SGD over the masters, one parameter group per (decay, rate scale).</summary>
+internal sealed class TorchOptimizerRule : IUpdateRule
+{
+    readonly optim.Optimizer optimizer;
+    readonly List<(optim.ILearningRateController Group, double Scale)> groups = [];
+    readonly double baseRate;
+
+    public TorchOptimizerRule(IReadOnlyList<(TrainableParameter Spec, Parameter Master)> entries, OptimizerSettings settings)
+    {
+        baseRate = settings.LearningRate;
+        var grouped = entries.GroupBy(e => (e.Spec.WeightDecay, e.Spec.LearningRateScale)).ToList();
+        string kind = settings.Kind.ToLowerInvariant();
+        if (kind is "sgd")
+        {
+            var sgdGroups = grouped.Select(g => new SGD.ParamGroup(g.Select(e => e.Master),
+                lr: settings.LearningRate * g.Key.LearningRateScale, momentum: settings.Momentum,
+                weight_decay: g.Key.WeightDecay ? settings.WeightDecay : 0)).ToList();
+            optimizer = optim.SGD(sgdGroups, settings.LearningRate);
+        }
+        else if (OptimizerKinds.IsAdamW(kind))
+        {
+            var adamGroups = grouped.Select(g => new AdamW.ParamGroup(g.Select(e => e.Master),
+                lr: settings.LearningRate * g.Key.LearningRateScale, beta1: settings.Beta1, beta2: settings.Beta2,
+                eps: settings.Epsilon, weight_decay: g.Key.WeightDecay ? settings.WeightDecay : 0)).ToList();
+            optimizer = optim.AdamW(adamGroups, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon);
+        }
+        else
+        {
+            throw new ArgumentException($"optim '{settings.Kind}' is not supported; use adamw_torch or sgd.");
+        }
+        var controllers = optimizer.ParamGroups.ToList();
+        for (int i = 0; i < grouped.Count; i++) groups.Add((controllers[i], grouped[i].Key.LearningRateScale));
+    }
+
+    public void Step(double learningRateMultiplier)
+    {
+        foreach (var (group, scale) in groups)
+            group.LearningRate = baseRate * scale * learningRateMultiplier;
+        optimizer.step();
+    }
+
+    public void Save(BinaryWriter writer) => ((OptimizerHelper)optimizer).save_state_dict(writer);
+
+    public void Load(BinaryReader reader) => ((OptimizerHelper)optimizer).load_state_dict(reader);
+
+    public void Dispose() => optimizer.Dispose();
+}
+
+/// <summary>The optim spellings HF accepts for AdamW.</summary>
+internal static class OptimizerKinds
+{
+    public static bool IsAdamW(string kind) =>
+        kind.ToLowerInvariant() is "adamw_torch" or "adamw_hf" or "adamw" or "adamw_torch_fused" or "adamw_apex_fused";
 }

@@ -51,11 +51,13 @@ public class ExampleConfigTests
     public void Examples_cover_every_stage_and_method()
     {
         var options = Files().Select(file => OptionsLoader.LoadFile(FullPath(file)).Options).ToList();
-        Assert.Equal(21, options.Count);
+        Assert.Equal(23, options.Count);
         var training = options.Where(o => o.Training.DoTrain).ToList();
         Assert.Equal(Enum.GetValues<TrainingStage>().Order(), training.Select(o => o.Finetuning.Stage).Distinct().Order());
         Assert.Equal(Enum.GetValues<FinetuningType>().Order(), training.Select(o => o.Finetuning.FinetuningType).Distinct().Order());
         Assert.Contains(training, o => o.Model.Quantization.Bit == 4);
+        Assert.Contains(training, o => o.Finetuning.GaLore.UseGalore);
+        Assert.Contains(training, o => o.Finetuning.BAdam.UseBadam);
         Assert.Contains(training, o => o.Finetuning.Lora.UseDora);
         Assert.Contains(training, o => o.Finetuning.Lora.UseRsLora);
         Assert.Contains(training, o => o.Finetuning.Lora.PissaInit);

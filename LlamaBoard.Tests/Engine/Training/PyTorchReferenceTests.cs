@@ -23,13 +23,10 @@ public class PyTorchReferenceTests
 {
     public PyTorchReferenceTests() => Torch.EnsureReady();
 
-    const string Python = "/usr/bin/python3";
-
     [Fact]
     public void Lora_training_matches_pytorch_step_for_step()
     {
-        Assert.True(File.Exists(Python) && RunPython("-c", "import torch").Code == 0,
-            "PyTorch is needed as the reference: apt-get install python3-torch libopenblas0-pthread (.ci/run installs it).");
+        PythonReference.RequireTorch();
         using var dir = new TempDirectory();
         string modelDir = dir.File("model"), adapterDir = dir.File("adapter");
         ModelScaffold.Create(new ModelScaffoldOptions("llama", new ModelShape(32, 2, 4, 2, 64, 128), modelDir) { Seed = 5, IncludeTinyTokenizer = false });
@@ -82,10 +79,8 @@ public class PyTorchReferenceTests
             ours.Add(loss);
         }
 
-        var (code, stdout, stderr) = RunPython(Path.Combine(RepositoryPaths.Root, "LlamaBoard.Tests", "Fixtures", "pytorch", "lora_train_reference.py"),
-                                               modelDir, adapterDir, dir.File("batches.json"), dir.File("settings.json"));
-        Assert.True(code == 0, $"reference failed: {stderr}");
-        var reference = JsonNode.Parse(stdout)!.AsObject();
+        var reference = JsonNode.Parse(PythonReference.RunScript("lora_train_reference.py",
+            modelDir, adapterDir, dir.File("batches.json"), dir.File("settings.json")))!.AsObject();
         var theirs = reference["losses"]!.AsArray().Select(n => (double)n!).ToList();
         var theirNorms = reference["grad_norms"]!.AsArray().Select(n => (double)n!).ToList();
         Assert.Equal(theirs.Count, ours.Count);
@@ -146,16 +141,5 @@ public class PyTorchReferenceTests
             }
         }
         return new ReferenceBatch(ids, labels);
-    }
-
-    static (int Code, string Stdout, string Stderr) RunPython(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LlamaBoard.Tests.Engine.Data;
 
-namespace LlamaBoard.Tests.Engine.Training;
+namespace LlamaBoard.Tests;
 
 /// <summary>Runs the committed PyTorch reference scripts (Debian's python3-torch) and reads their JSON answers.</summary>
 internal static class PythonReference
@@ -23,6 +23,15 @@ internal static class PythonReference
         var (code, stdout, stderr) = Run(arguments);
         Assert.True(code == 0, $"the PyTorch reference failed: {stderr}");
         return JsonNode.Parse(stdout)!;
+    }
+
+    /// <summary>Runs the reference script <paramref name="name"/> with <paramref name="arguments"/> and returns its stdout (failing with stderr).</summary>
+    public static string RunScript(string name, params string[] arguments)
+    {
+        RequireTorch();
+        var (code, stdout, stderr) = Run([Script(name), .. arguments]);
+        Assert.True(code == 0, $"{name} failed: {stderr}");
+        return stdout;
     }
 
     /// <summary>Runs python3 and returns its exit code and output.</summary>
