@@ -129,7 +129,11 @@ internal static class JsonRecordReader
                     continue;
                 }
                 var element = data[tokenStart..(int)reader.BytesConsumed];
-                found.Add(new Found(JsonNode.Parse(element)!.AsObject(), cursor.Line, cursor.Column, null));
+                // The reader checks structure only; strings are decoded later, so bad bytes are caught here.
+                if (Runtime.Utf8Text.FindInvalid(element) is var invalidAt and >= 0)
+                    found.Add(new Found(null, cursor.Line, cursor.Column, $"the record is not valid UTF-8 text (byte {invalidAt} of the record)"));
+                else
+                    found.Add(new Found(JsonNode.Parse(element)!.AsObject(), cursor.Line, cursor.Column, null));
             }
         }
         catch (JsonException e)
