@@ -45,6 +45,11 @@ internal static class YamlLimits
         {
             return null;
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this on some damaged input (found by fuzzing) instead of a YamlException.
+            return $"cannot be read by the YAML parser ({e.Message})";
+        }
         return null;
     }
 
