@@ -25,6 +25,9 @@ public static class HostingExtensions
         builder.Services.AddMudServices();
         builder.Services.AddSignalR();
         builder.Services.AddSingleton<RuntimeStatus>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<FailedAttempts>();
+        builder.AddRequestLimits();
         builder.AddBoardLocalization();
         builder.AddRunHistory();
         builder.AddTrainingJobs();
@@ -113,6 +116,8 @@ public static class HostingExtensions
     {
         var settings = app.Services.GetRequiredService<IOptions<BoardSettings>>().Value;
         ListenAddresses.EnsureSafe(ListenAddresses.FromConfiguration(app.Configuration), settings.AccessToken);
+        app.UseMiddleware<SecurityHeaders>();
+        app.UseBodyLimit(RequestLimits.BoardBodyBytes);
         if (!string.IsNullOrEmpty(settings.AccessToken))
             app.UseMiddleware<AccessTokenGate>(settings.AccessToken);
         if (!app.Environment.IsDevelopment())

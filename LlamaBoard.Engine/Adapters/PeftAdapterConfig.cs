@@ -46,17 +46,19 @@ public sealed record PeftAdapterConfig
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: empty file.");
+            // Duplicated keys are refused here: JsonNode would otherwise throw an ArgumentException on first access.
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })?.AsObject()
+                   ?? throw new InvalidDataException($"{path}: empty file.");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).");
         }
-        string peftType = json["peft_type"]?.GetValue<string>() ?? "LORA";
-        if (!string.Equals(peftType, "LORA", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"{path}: peft_type {peftType} is not supported; LlamaBoard loads LoRA (and DoRA) adapters.");
         try
         {
+            string peftType = json["peft_type"]?.GetValue<string>() ?? "LORA";
+            if (!string.Equals(peftType, "LORA", StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"{path}: peft_type {peftType} is not supported; LlamaBoard loads LoRA (and DoRA) adapters.");
             return new PeftAdapterConfig
             {
                 Rank = json["r"]?.GetValue<int>() ?? 8,
@@ -70,7 +72,7 @@ public sealed record PeftAdapterConfig
                 InitLoraWeights = json["init_lora_weights"]?.DeepClone(),
                 LayersToTransform = json["layers_to_transform"] switch
                 {
-                    JsonArray list => list.Select(n => n!.GetValue<int>()).ToList(),
+                    JsonArray list => list.Select(n => NotNull(n).GetValue<int>()).ToList(),
                     JsonValue one when one.TryGetValue<int>(out int layer) => [layer],
                     _ => null,
                 },
@@ -82,10 +84,12 @@ public sealed record PeftAdapterConfig
         }
     }
 
+    static JsonNode NotNull(JsonNode? item) => item ?? throw new FormatException("a list holds null");
+
     static IReadOnlyList<string> Names(JsonNode? node) => node switch
     {
         null => [],
-        JsonArray list => list.Select(n => n!.GetValue<string>()).ToList(),
+        JsonArray list => list.Select(n => NotNull(n).GetValue<string>()).ToList(),
         // A single string is a regular expression in PEFT, or the "all-linear" shorthand; keep it as one entry.
         JsonValue value => [value.GetValue<string>()],
         _ => [],

@@ -117,9 +117,12 @@ public sealed class SafetensorsCheckpoint : IDisposable
     static List<(string Tensor, string Shard)> ReadWeightMap(string indexPath)
     {
         JsonDocument document;
+        byte[] bytes = System.IO.File.ReadAllBytes(indexPath);
+        if (Runtime.Utf8Text.Problem(bytes) is { } notUtf8)
+            throw CheckpointFormatException.For(indexPath, null, $"the index is not usable: {notUtf8}.");
         try
         {
-            document = JsonDocument.Parse(System.IO.File.ReadAllBytes(indexPath));
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

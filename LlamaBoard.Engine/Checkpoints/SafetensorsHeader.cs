@@ -96,6 +96,8 @@ public sealed class SafetensorsHeader
 
         var json = new byte[headerLength];
         stream.ReadExactly(json);
+        if (Runtime.Utf8Text.Problem(json) is { } notUtf8)
+            throw CheckpointFormatException.For(path, null, $"the header is not usable: {notUtf8}.");
         JsonDocument document;
         try
         {

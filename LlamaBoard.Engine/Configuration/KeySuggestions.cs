@@ -17,6 +17,9 @@ public static class KeySuggestions
         int bestDistance = int.MaxValue;
         foreach (string candidate in candidates)
         {
+            // The distance is at least the difference in length: skip hopeless candidates before building the
+            // (length × length) table, which for a pasted megabyte of text would take hundreds of megabytes.
+            if (Math.Abs(needle.Length - candidate.Length) > limit) continue;
             int distance = Distance(needle, candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {

@@ -47,6 +47,9 @@ public abstract class OptionType
     /// <summary>Reads a non-null value that is a scalar or a sequence.</summary>
     protected abstract ParsedValue ParseValue(ConfigNode node);
 
+    /// <summary>A value as messages show it: long text (a pasted file, a fuzzed config) is cut to its start.</summary>
+    protected static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "… (" + text.Length.ToString(CultureInfo.InvariantCulture) + " characters)";
+
     /// <summary>The raw form of a value, for saving; null becomes a plain <c>null</c>.</summary>
     public ConfigNode Format(object? value) => value is null ? new ConfigScalar("null") : FormatValue(value);
 
@@ -111,7 +114,7 @@ public sealed class BoolType : OptionType
         RequireScalar(node, out string text)
         ?? (Spellings.TryGetValue(text.Trim(), out bool value)
             ? new ParsedValue(value)
-            : ParsedValue.Fail($"'{text}' is not true or false"));
+            : ParsedValue.Fail($"'{Shorten(text)}' is not true or false"));
 
     protected override ConfigNode FormatValue(object value) => new ConfigScalar((bool)value ? "true" : "false");
 }
@@ -132,8 +135,8 @@ public sealed class IntType : OptionType
         if (TryParseDouble(text, out double number) && number == Math.Floor(number))
             return Math.Abs(number) <= int.MaxValue
                 ? new ParsedValue((int)number)
-                : ParsedValue.Fail($"'{text}' is too large; the largest allowed is {int.MaxValue}");
-        return ParsedValue.Fail($"'{text}' is not an integer");
+                : ParsedValue.Fail($"'{Shorten(text)}' is too large; the largest allowed is {int.MaxValue}");
+        return ParsedValue.Fail($"'{Shorten(text)}' is not an integer");
     }
 
     protected override ConfigNode FormatValue(object value) => new ConfigScalar(((int)value).ToString(CultureInfo.InvariantCulture));
@@ -148,7 +151,7 @@ public sealed class DoubleType : OptionType
 
     protected override ParsedValue ParseValue(ConfigNode node) =>
         RequireScalar(node, out string text)
-        ?? (TryParseDouble(text, out double value) ? new ParsedValue(value) : ParsedValue.Fail($"'{text}' is not a number"));
+        ?? (TryParseDouble(text, out double value) ? new ParsedValue(value) : ParsedValue.Fail($"'{Shorten(text)}' is not a number"));
 
     protected override ConfigNode FormatValue(object value) => new ConfigScalar(FormatDouble((double)value));
 }
@@ -219,7 +222,7 @@ public sealed class NumberListType : OptionType
         foreach (string text in texts)
         {
             if (!TryParseDouble(text, out double value))
-                return ParsedValue.Fail($"'{text}' in '{node.Display}' is not a number");
+                return ParsedValue.Fail($"'{Shorten(text)}' in '{node.Display}' is not a number");
             values.Add(value);
         }
         if (values.Count == 0)
@@ -271,7 +274,7 @@ public sealed class EnumType : OptionType
         if (RequireScalar(node, out string text) is { } error) return error;
         if (byText.TryGetValue(text.Trim(), out var hit))
             return new ParsedValue(hit.Value, Warning: hit.Note is null ? null : $"'{text}' is read as {spellings[hit.Value]}: {hit.Note}");
-        string message = $"'{text}' is not allowed; allowed values: {string.Join(", ", allowed)}";
+        string message = $"'{Shorten(text)}' is not allowed; allowed values: {string.Join(", ", allowed)}";
         if (KeySuggestions.Closest(text, allowed) is { } guess)
             message += $" (did you mean '{guess}'?)";
         return ParsedValue.Fail(message);

@@ -91,6 +91,11 @@ public static class OptionsLoader
     static List<Entry> ReadYaml(string yaml, string source, ValidationReport result)
     {
         var entries = new List<Entry>();
+        if (YamlLimits.CheckDepth(yaml) is { } tooDeep)
+        {
+            result.Add(ConfigMessage.Error("", $"not a usable configuration: it {tooDeep}", source));
+            return entries;
+        }
         var stream = new YamlStream();
         try
         {
@@ -112,6 +117,7 @@ public static class OptionsLoader
                 result.Add(ConfigMessage.Error("", "must hold key: value lines at the top level", $"{source}:{node.Start.Line}"));
             return entries;
         }
+        var budget = new YamlLimits.Budget();
         foreach (var (keyNode, valueNode) in root.Children)
         {
             if (keyNode is not YamlScalarNode { Value: { Length: > 0 } key })
@@ -119,22 +125,32 @@ public static class OptionsLoader
                 result.Add(ConfigMessage.Error("", "a key must be a plain name", $"{source}:{keyNode.Start.Line}"));
                 continue;
             }
-            entries.Add(new Entry(key, FromYaml(valueNode), $"{source}:{keyNode.Start.Line}"));
+            try
+            {
+                entries.Add(new Entry(key, FromYaml(valueNode, budget, 1), $"{source}:{keyNode.Start.Line}"));
+            }
+            catch (YamlLimits.TooLargeException e)
+            {
+                result.Add(ConfigMessage.Error("", $"not a usable configuration: it {e.Message}", $"{source}:{keyNode.Start.Line}"));
+                return [];
+            }
         }
         return entries;
     }
 
-    static ConfigNode FromYaml(YamlNode node)
+    static ConfigNode FromYaml(YamlNode node, YamlLimits.Budget budget, int depth)
     {
+        budget.Take(depth);
         int line = (int)node.Start.Line;
         return node switch
         {
             YamlScalarNode scalar => new ConfigScalar(scalar.Value ?? "", scalar.Style is not (ScalarStyle.Plain or ScalarStyle.Any), line),
-            YamlSequenceNode sequence => new ConfigSequence(sequence.Children.Select(FromYaml).ToList(), line),
+            YamlSequenceNode sequence => new ConfigSequence(sequence.Children.Select(c => FromYaml(c, budget, depth + 1)).ToList(), line),
+            // A key that is not a plain value is shown by its kind only: ToString() walks the node and has no bound.
             YamlMappingNode mapping => new ConfigMapping(
                 mapping.Children.Select(c => new KeyValuePair<string, ConfigNode>(
-                    (c.Key as YamlScalarNode)?.Value ?? c.Key.ToString(), FromYaml(c.Value))).ToList(), line),
-            _ => new ConfigScalar(node.ToString(), Quoted: true, line),
+                    (c.Key as YamlScalarNode)?.Value ?? $"({c.Key.NodeType})", FromYaml(c.Value, budget, depth + 1))).ToList(), line),
+            _ => new ConfigScalar($"({node.NodeType})", Quoted: true, line),
         };
     }
 
@@ -212,11 +228,12 @@ public static class OptionsLoader
         {
             try
             {
+                if (YamlLimits.CheckDepth(value) is not null) return null;
                 var stream = new YamlStream();
                 stream.Load(new StringReader(value));
-                return stream.Documents[0].RootNode is YamlSequenceNode sequence ? FromYaml(sequence) with { Line = 0 } : null;
+                return stream.Documents[0].RootNode is YamlSequenceNode sequence ? FromYaml(sequence, new YamlLimits.Budget(), 1) with { Line = 0 } : null;
             }
-            catch (YamlException)
+            catch (Exception e) when (e is YamlException or YamlLimits.TooLargeException)
             {
                 return null;
             }

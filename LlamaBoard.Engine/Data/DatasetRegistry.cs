@@ -64,9 +64,13 @@ public sealed class DatasetRegistry
                                        remedy: "create it (see data/dataset_info.json in LlamaBoard for the schema) " +
                                                "or point dataset_dir at a folder that has one");
         JsonDocument document;
+        byte[] bytes = File.ReadAllBytes(path);
+        if (Runtime.Utf8Text.FindInvalid(bytes) is var invalidAt and >= 0)
+            throw new DatasetException($"{FileName} is not valid UTF-8 text (byte {invalidAt})", file: path,
+                                       remedy: "save the file as UTF-8");
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

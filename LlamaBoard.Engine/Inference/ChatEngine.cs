@@ -177,8 +177,29 @@ public sealed class ChatEngine : IDisposable
             throw new ChatRequestException($"The request cannot be put into the {template.Name} template: {e.Message}.",
                                            e.Message.Contains("tool", StringComparison.OrdinalIgnoreCase) ? "tools" : "messages");
         }
+        sampling = FitContext(sampling, promptIds.Count, request.MaxNewTokens is not null);
         return new Prepared(request, model, promptIds, tokenizer, sampling, request.SkipSpecialTokens ?? SkipSpecialTokens,
                             template.Kind == TemplateKind.Reasoning && thinking, hasTools);
+    }
+
+    /// <summary>
+    /// Keeps prompt + new tokens within the model's context (max_position_embeddings): positions beyond it have no
+    /// trained rotary angles, and a huge max_tokens would grow the KV cache until memory runs out. An explicit
+    /// max_tokens that does not fit is refused with the numbers; the server's default is cut to what fits.
+    /// </summary>
+    SamplingOptions FitContext(SamplingOptions sampling, int promptTokens, bool requested)
+    {
+        int context = Host.Model.Config.MaxPositionEmbeddings;
+        if (promptTokens >= context)
+            throw new ChatRequestException(
+                $"the prompt is {promptTokens} tokens, but the model's context holds {context}; shorten the conversation.", "messages");
+        int room = context - promptTokens;
+        if (sampling.MaxNewTokens <= room) return sampling;
+        if (requested)
+            throw new ChatRequestException(
+                $"max_tokens {sampling.MaxNewTokens} does not fit: the prompt is {promptTokens} tokens and the model's context holds " +
+                $"{context}, so at most {room} new tokens can follow it; lower max_tokens.", "max_tokens");
+        return sampling with { MaxNewTokens = room };
     }
 
     ChatResponse Generate(Prepared p, ChannelWriter<ChatChunk>? stream, CancellationToken cancellation)

@@ -66,6 +66,9 @@ public static class HfJson
             {
                 // transformers writes plain JSON, but hand-edited configs sometimes carry trailing commas.
                 AllowTrailingCommas = true,
+                // Python keeps the last of duplicated keys; JsonNode would throw an ArgumentException only when the
+                // object is first read, far from here. Refuse them now, with the file's name.
+                AllowDuplicateProperties = false,
             });
         }
         catch (JsonException e)

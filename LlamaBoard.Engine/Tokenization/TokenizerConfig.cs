@@ -83,9 +83,12 @@ internal sealed record TokenizerConfig
     {
         if (!File.Exists(path)) return null;
         JsonDocument document;
+        byte[] bytes = File.ReadAllBytes(path);
+        if (Runtime.Utf8Text.Problem(bytes) is { } notUtf8)
+            throw new InvalidDataException($"{path}: {notUtf8}. Restore the file from the model's original folder.");
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {

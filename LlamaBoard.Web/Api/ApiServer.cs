@@ -1,5 +1,6 @@
 using System.Net;
 using LlamaBoard.Engine.Inference;
+using LlamaBoard.Web.Security;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -38,7 +39,10 @@ public static class ApiServer
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         string bracketed = host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host;
         builder.WebHost.UseUrls($"http://{bracketed}:{port}");
+        builder.Services.AddSingleton(new FailedAttempts(TimeProvider.System));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestLimits.ApiBodyBytes);
         var app = builder.Build();
+        app.UseBodyLimit(RequestLimits.ApiBodyBytes);
         app.UseExceptionHandler(errors => errors.Run(http =>
         {
             var failure = http.Features.Get<IExceptionHandlerFeature>()?.Error;

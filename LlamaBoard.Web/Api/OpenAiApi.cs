@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlamaBoard.Engine.Inference;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Api;
 
@@ -45,8 +46,23 @@ public static class OpenAiApi
     {
         try
         {
-            if (options.ApiKey is { } key && !Authorized(http, key))
-                throw new OpenAiError(401, "Incorrect API key provided. Send it as 'Authorization: Bearer <API_KEY>'.", code: "invalid_api_key");
+            if (options.ApiKey is { } key)
+            {
+                // Wrong keys are rate-limited per client address when the host registers FailedAttempts (ApiServer does).
+                var failures = http.RequestServices.GetService<FailedAttempts>();
+                var client = FailedAttempts.AddressOf(http);
+                if (failures is not null && failures.IsLocked(client, out var retryAfter))
+                {
+                    http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    throw new OpenAiError(429, "Too many requests with a wrong API key from this address; try again later.", code: "rate_limit_exceeded");
+                }
+                if (!Authorized(http, key))
+                {
+                    failures?.Fail(client);
+                    throw new OpenAiError(401, "Incorrect API key provided. Send it as 'Authorization: Bearer <API_KEY>'.", code: "invalid_api_key");
+                }
+                failures?.Succeed(client);
+            }
             await endpoint().ConfigureAwait(false);
         }
         catch (OpenAiError error) when (!http.Response.HasStarted)
@@ -64,8 +80,9 @@ public static class OpenAiApi
         string header = http.Request.Headers.Authorization.ToString();
         const string Bearer = "Bearer ";
         if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase)) return false;
-        byte[] given = Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim());
-        byte[] expected = Encoding.UTF8.GetBytes(key);
+        // Digests have equal lengths, so the comparison's time does not reveal the key's length either.
+        byte[] given = SHA256.HashData(Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim()));
+        byte[] expected = SHA256.HashData(Encoding.UTF8.GetBytes(key));
         return CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
@@ -98,11 +115,22 @@ public static class OpenAiApi
         JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false);
+            // Read whole (the server caps the size) and check the text first: System.Text.Json decodes strings and
+            // builds objects lazily, so invalid UTF-8 or a duplicated key would otherwise fail later as a 500.
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
+            if (Engine.Runtime.Utf8Text.Problem(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } notUtf8)
+                throw OpenAiError.BadRequest($"The request body is not usable: {notUtf8}.");
+            body = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span,
+                                  documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
             throw OpenAiError.BadRequest($"The request body is not valid JSON: {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new OpenAiError(413, $"The request body is larger than the {RequestLimits.ApiBodyBytes} bytes this server accepts.");
         }
         var request = OpenAiRequest.Parse(body);
         string requested = request.Chat.Model!;

@@ -9,9 +9,10 @@ namespace LlamaBoard.Web.Security;
 /// When an access token is set, every request (pages, static files, the Blazor circuit and the SignalR hub) must
 /// carry it: as the board's cookie (set by the login page or by <c>?token=</c> once), or as
 /// <c>Authorization: Bearer</c> / <c>access_token</c> for hub clients. Pages redirect to the login page; everything
-/// else gets 401.
+/// else gets 401. Wrong tokens are counted per client address (<see cref="FailedAttempts"/>): too many, and the
+/// address gets 429 for a while.
 /// </summary>
-public sealed class AccessTokenGate(RequestDelegate next, string token)
+public sealed class AccessTokenGate(RequestDelegate next, string token, FailedAttempts failures)
 {
     /// <summary>The cookie that remembers a successful login (a hash of the token, never the token itself).</summary>
     public const string CookieName = "llamaboard_access";
@@ -20,7 +21,8 @@ public sealed class AccessTokenGate(RequestDelegate next, string token)
     public const string LoginPath = "/login";
 
     readonly byte[] expectedCookie = Encoding.ASCII.GetBytes(CookieValue(token));
-    readonly byte[] expectedToken = Encoding.UTF8.GetBytes(token);
+    // Compared as SHA-256 digests: equal lengths, so the comparison's time says nothing about the token's length.
+    readonly byte[] expectedToken = SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     /// <summary>The cookie value that proves knowledge of <paramref name="token"/>.</summary>
     public static string CookieValue(string token) =>
@@ -35,8 +37,21 @@ public sealed class AccessTokenGate(RequestDelegate next, string token)
             await next(context);
             return;
         }
-        if (request.Query.TryGetValue("token", out var given) && Matches(given.ToString()))
+        var client = FailedAttempts.AddressOf(context);
+        string? presented = request.Query.TryGetValue("token", out var given) ? given.ToString()
+                          : BearerToken(request) ?? (request.Query.TryGetValue("access_token", out var hub) ? hub.ToString() : null);
+        // Only presented tokens count: the cookie is a SHA-256 digest, not worth guessing, and a stale one must not
+        // lock its owner out.
+        if (presented is not null && failures.IsLocked(client, out var retryAfter))
         {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync("Too many wrong access tokens from this address; try again later.");
+            return;
+        }
+        if (request.Query.ContainsKey("token") && Matches(given.ToString()))
+        {
+            failures.Succeed(client);
             // A token in the address works once: it becomes the cookie and leaves the address (and the browser history).
             SetCookie(context, token);
             var query = QueryHelpers.ParseQuery(request.QueryString.Value).Where(p => p.Key != "token")
@@ -49,6 +64,7 @@ public sealed class AccessTokenGate(RequestDelegate next, string token)
             await next(context);
             return;
         }
+        if (presented is not null) failures.Fail(client);
         if (HttpMethods.IsGet(request.Method) && AcceptsHtml(request))
         {
             string returnUrl = request.PathBase + request.Path + request.QueryString;
@@ -61,7 +77,8 @@ public sealed class AccessTokenGate(RequestDelegate next, string token)
 
     /// <summary>True when <paramref name="candidate"/> is the token (compared in constant time).</summary>
     public bool Matches(string? candidate) =>
-        !string.IsNullOrEmpty(candidate) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate), expectedToken);
+        !string.IsNullOrEmpty(candidate)
+        && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(candidate)), expectedToken);
 
     /// <summary>Remembers the login in an HTTP-only, same-site cookie.</summary>
     public static void SetCookie(HttpContext context, string token) =>

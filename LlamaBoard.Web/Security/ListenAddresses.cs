@@ -18,6 +18,14 @@ public static class ListenAddresses
         var urls = new List<string>();
         if (configuration["urls"] is { Length: > 0 } list)
             urls.AddRange(list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        else
+        {
+            // ASPNETCORE_HTTP_PORTS / HTTPS_PORTS (set in Microsoft's container images) listen on every interface,
+            // but only when no urls are given.
+            foreach (var (key, scheme) in new[] { ("http_ports", "http"), ("https_ports", "https") })
+                if (configuration[key] is { Length: > 0 } ports)
+                    urls.AddRange(ports.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => $"{scheme}://*:{p}"));
+        }
         foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
             if (endpoint["Url"] is { Length: > 0 } url)
                 urls.Add(url);

@@ -14,14 +14,24 @@ public static class LoginEndpoints
     public static void MapLogin(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(AccessTokenGate.LoginPath, (string? returnUrl) => Page(returnUrl, failed: false));
-        endpoints.MapPost(AccessTokenGate.LoginPath, async (HttpContext context, IOptions<BoardSettings> settings) =>
+        endpoints.MapPost(AccessTokenGate.LoginPath, async (HttpContext context, IOptions<BoardSettings> settings, FailedAttempts failures) =>
         {
+            var client = FailedAttempts.AddressOf(context);
+            if (failures.IsLocked(client, out var retryAfter))
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Results.Text("Too many wrong access tokens from this address; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
+            }
             var form = await context.Request.ReadFormAsync();
             string? token = settings.Value.AccessToken;
             string returnUrl = form["returnUrl"].ToString();
-            var gate = new AccessTokenGate(_ => Task.CompletedTask, token ?? "");
+            var gate = new AccessTokenGate(_ => Task.CompletedTask, token ?? "", failures);
             if (string.IsNullOrEmpty(token) || !gate.Matches(form["token"].ToString()))
+            {
+                failures.Fail(client);
                 return Page(returnUrl, failed: true);
+            }
+            failures.Succeed(client);
             AccessTokenGate.SetCookie(context, token);
             return Results.LocalRedirect(IsLocal(returnUrl) ? returnUrl : "/");
         }).DisableAntiforgery();

@@ -26,7 +26,8 @@ internal static class JsonLinesRecordReader
     {
         try
         {
-            var node = JsonNode.Parse(line);
+            // A repeated key is refused here: JsonNode would otherwise throw an ArgumentException on first access.
+            var node = JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
             if (node is JsonObject record) return new SourceRecord(index, record, lineNumber, null);
             string found = node is null ? "null" : DatasetRegistry.Describe(node.GetValueKind());
             return new SourceRecord(index, null, lineNumber,

@@ -129,7 +129,13 @@ internal static class JsonRecordReader
                     continue;
                 }
                 var element = data[tokenStart..(int)reader.BytesConsumed];
-                found.Add(new Found(JsonNode.Parse(element)!.AsObject(), cursor.Line, cursor.Column, null));
+                // The reader checks structure only; strings are decoded later, so bad bytes are caught here.
+                if (Runtime.Utf8Text.FindInvalid(element) is var invalidAt and >= 0)
+                    found.Add(new Found(null, cursor.Line, cursor.Column, $"the record is not valid UTF-8 text (byte {invalidAt} of the record)"));
+                else if (ParseRecord(element) is { } record)
+                    found.Add(new Found(record, cursor.Line, cursor.Column, null));
+                else
+                    found.Add(new Found(null, cursor.Line, cursor.Column, "the record repeats a key (each field may appear once)"));
             }
         }
         catch (JsonException e)
@@ -144,6 +150,22 @@ internal static class JsonRecordReader
         }
         state = reader.CurrentState;
         return (int)reader.BytesConsumed;
+    }
+
+    /// <summary>
+    /// Parses one record, refusing a repeated key (null): JsonNode would otherwise throw an ArgumentException when the
+    /// record is first read. The reader already checked the syntax, so a JsonException here means a repeated key.
+    /// </summary>
+    static JsonObject? ParseRecord(ReadOnlySpan<byte> element)
+    {
+        try
+        {
+            return JsonNode.Parse(element, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })!.AsObject();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     static string Describe(JsonTokenType type) => type switch

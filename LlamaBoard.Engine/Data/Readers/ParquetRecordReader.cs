@@ -22,8 +22,7 @@ internal static class ParquetRecordReader
             groups = reader.RowGroupCount;
             reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException
-                                      or InvalidOperationException)
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException or DatasetException))
         {
             throw new DatasetException($"not a readable Parquet file ({e.Message.TrimEnd('.')})", file: path, inner: e);
         }
@@ -32,8 +31,18 @@ internal static class ParquetRecordReader
         for (int group = 0; group < groups; group++)
         {
             IList<Dictionary<string, object>> rows;
-            using (var stream = File.OpenRead(path))
+            try
+            {
+                using var stream = File.OpenRead(path);
                 rows = ParquetSerializer.DeserializeUntypedAsync(stream, null, group).GetAwaiter().GetResult().Data;
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException or DatasetException))
+            {
+                // Parquet.Net reports a damaged page or footer with its own exception types (Thrift protocol errors,
+                // InvalidDataException, index errors in decoders): all of them mean the file cannot be read.
+                throw new DatasetException($"row group {group + 1} of {groups} cannot be read ({e.Message.TrimEnd('.')})",
+                                           file: path, remedy: "the file is damaged: export it again", inner: e);
+            }
             foreach (var row in rows)
             {
                 var record = new JsonObject();
