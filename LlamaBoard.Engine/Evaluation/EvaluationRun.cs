@@ -21,8 +21,9 @@ namespace LlamaBoard.Engine.Evaluation;
 /// </summary>
 /// <remarks>
 /// Progress goes through the trainer's event stream: one <see cref="TrainingStarted"/> whose steps are the
-/// evaluation and prediction batches, a <see cref="StepCompleted"/> per batch (its loss is the running loss of the
-/// references so far), an <see cref="EvaluationCompleted"/> per phase with its metrics, and
+/// evaluation and prediction batches, a <see cref="StepCompleted"/> per batch (its loss is the running eval_loss
+/// while evaluating, and the batch's reference loss — the labels scored teacher-forced — while predicting; 0 when a
+/// batch has no reference), an <see cref="EvaluationCompleted"/> per phase with its metrics, and
 /// <see cref="TrainingFinished"/> last — so the board's progress bar and the CLI display work unchanged.
 /// </remarks>
 public static class EvaluationRun
