@@ -28,6 +28,13 @@ namespace LlamaBoard.Engine.Evaluation;
 /// </remarks>
 public static class EvaluationRun
 {
+    /// <summary>
+    /// True for a run that evaluates or predicts without training: do_train false and do_eval or do_predict true
+    /// (do_train defaults to false in the options model, so a run with neither is still a training run).
+    /// </summary>
+    public static bool IsEvaluationOnly(LlamaBoardOptions options) =>
+        options is { Training.DoTrain: false } && (options.Training.DoEval || options.Training.DoPredict);
+
     /// <summary>Runs do_eval and/or do_predict without training (do_train: false).</summary>
     /// <exception cref="ArgumentException">A setting is missing or wrong (the message names it).</exception>
     /// <exception cref="NotSupportedException">do_predict for a stage other than sft.</exception>

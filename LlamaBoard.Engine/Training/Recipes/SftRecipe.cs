@@ -18,7 +18,7 @@ public sealed class SftRecipe : ITrainingRecipe
     /// <inheritdoc />
     public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
     {
-        if (!options.Training.DoTrain) return EvaluationRun.Run(options, progress, stop);
+        if (EvaluationRun.IsEvaluationOnly(options)) return EvaluationRun.Run(options, progress, stop);
         var device = RecipeSetup.Device(options);
         string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
         var data = RecipeSetup.Data(options, DataStage.Supervised, modelFolder, progress, stop);
@@ -48,7 +48,7 @@ public sealed class PretrainRecipe : ITrainingRecipe
     /// <inheritdoc />
     public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
     {
-        if (!options.Training.DoTrain) return EvaluationRun.Run(options, progress, stop);
+        if (EvaluationRun.IsEvaluationOnly(options)) return EvaluationRun.Run(options, progress, stop);
         var device = RecipeSetup.Device(options);
         string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
         var data = RecipeSetup.Data(options, DataStage.Pretrain, modelFolder, progress, stop);
