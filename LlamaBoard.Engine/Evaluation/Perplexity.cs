@@ -70,6 +70,19 @@ public static class Perplexity
         return new PerplexityReport(items, skipped);
     }
 
+    /// <summary>
+    /// Scores one sequence: <paramref name="sequence"/>'s labels hold the target ids where a token is learned and
+    /// <see cref="TokenSequence.IgnoreIndex"/> elsewhere (aligned with the input ids, shifted inside the loss).
+    /// </summary>
+    /// <exception cref="ArgumentException">The sequence has no target token.</exception>
+    public static PerplexityItem OfSequence(DecoderModel model, TokenSequence sequence, int index = 0)
+    {
+        ArgumentNullException.ThrowIfNull(sequence);
+        if (sequence.Labels.Length != sequence.InputIds.Length || sequence.Labels.Skip(1).All(l => l == TokenSequence.IgnoreIndex))
+            throw new ArgumentException($"sequence {index} has no target token to score (labels must align with the input ids).", nameof(sequence));
+        return Score(model, sequence, index, null);
+    }
+
     static PerplexityItem Score(DecoderModel model, TokenSequence sequence, int index, string? text)
     {
         using var scope = NewDisposeScope();

@@ -50,6 +50,12 @@ public sealed class TrainingLoop
         log = new TrainerLog(outputDir);
     }
 
+    /// <summary>
+    /// Runs after the final save and evaluation, before <see cref="TrainingFinished"/> (do_predict with the trained
+    /// model); returns false when it was stopped on request.
+    /// </summary>
+    public Func<CancellationToken, bool>? AfterTraining { get; init; }
+
     int BatchSize => options.Training.PerDeviceTrainBatchSize;
     int Accumulation => Math.Max(1, options.Training.GradientAccumulationSteps);
 
@@ -223,6 +229,8 @@ public sealed class TrainingLoop
         }
 
         Finish(state, step, totalLoss, clock.Elapsed.TotalSeconds + position.ElapsedSeconds);
+        if (AfterTraining is { } after && !after(stop))
+            Log("Stopped during prediction after training; the trained weights are saved, predictions were not written.");
         var finished = new TrainingFinished(TrainingOutcome.Completed, (int)step, Elapsed());
         log.Write(finished);
         progress.Report(finished);

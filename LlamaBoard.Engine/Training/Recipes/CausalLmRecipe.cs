@@ -1,13 +1,16 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Data.Processors;
+using LlamaBoard.Engine.Evaluation;
 
 namespace LlamaBoard.Engine.Training.Recipes;
 
 /// <summary>
 /// Next-token training, one recipe for two stages that differ only in how the data is prepared:
 /// <c>stage: sft</c> masks prompts with -100 and learns the responses; <c>stage: pt</c> concatenates documents into
-/// cutoff_len blocks and learns every token.
+/// cutoff_len blocks and learns every token. With <c>do_train: false</c> and <c>do_eval</c>/<c>do_predict</c> it
+/// evaluates and predicts only (<see cref="EvaluationRun"/>); sft with <c>do_predict</c> after training predicts with
+/// the trained model.
 /// </summary>
 /// <param name="stage">The stage this instance serves.</param>
 /// <param name="dataStage">How the data worker prepares its examples.</param>
@@ -25,6 +28,7 @@ public sealed class CausalLmRecipe(TrainingStage stage, DataStage dataStage) : I
     /// <inheritdoc />
     public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
     {
+        if (EvaluationRun.IsEvaluationOnly(options)) return EvaluationRun.Run(options, progress, stop);
         var device = RecipeSetup.Device(options);
         string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
         var data = RecipeSetup.Data(options, dataStage, modelFolder, progress, stop);
@@ -32,7 +36,12 @@ public sealed class CausalLmRecipe(TrainingStage stage, DataStage dataStage) : I
         var collator = data.CreateCollator(PaddingSide.Right);
         RecipeSetup.SaveArguments(options);
         var loop = new TrainingLoop(model, data.Train, data.Eval, collator,
-                                    new CausalLmObjective(model.Model, dataStage), options, device, progress);
+                                    new CausalLmObjective(model.Model, dataStage), options, device, progress)
+        {
+            AfterTraining = options.Training.DoPredict && dataStage == DataStage.Supervised
+                ? token => EvaluationRun.PredictAfterTraining(options, model.Model, modelFolder, progress, token)
+                : null,
+        };
         return loop.Run(stop);
     }
 }

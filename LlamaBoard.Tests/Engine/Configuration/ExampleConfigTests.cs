@@ -51,7 +51,7 @@ public class ExampleConfigTests
     public void Examples_cover_every_stage_and_method()
     {
         var options = Files().Select(file => OptionsLoader.LoadFile(FullPath(file)).Options).ToList();
-        Assert.Equal(23, options.Count);
+        Assert.Equal(24, options.Count);
         var training = options.Where(o => o.Training.DoTrain).ToList();
         Assert.Equal(Enum.GetValues<TrainingStage>().Order(), training.Select(o => o.Finetuning.Stage).Distinct().Order());
         Assert.Equal(Enum.GetValues<FinetuningType>().Order(), training.Select(o => o.Finetuning.FinetuningType).Distinct().Order());
@@ -66,6 +66,7 @@ public class ExampleConfigTests
         Assert.Contains(training, o => o.Finetuning.Preference.Loss == PreferenceLoss.Simpo);
         Assert.Contains(options, o => o.Export.ExportDir is not null && o.Export.ExportFormat == ExportFormat.HuggingFace);
         Assert.Contains(options, o => o.Export.ExportDir is not null && o.Export.ExportFormat == ExportFormat.Gguf);
+        Assert.Contains(options, o => !o.Training.DoTrain && o.Training.DoEval && o.Training.DoPredict && o.Training.PredictWithGenerate);
         Assert.All(options, o => Assert.Equal("models/demo", o.Model.ModelNameOrPath));
         Assert.All(training, o => Assert.StartsWith("saves/demo/", o.Training.OutputDir));
         Assert.All(training, o => Assert.InRange(o.Data.CutoffLen, 256, 512));
