@@ -1,5 +1,6 @@
 using LlamaBoard.Engine.Runtime;
 using LlamaBoard.Engine.Training;
+using LlamaBoard.Web.Chat;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Hubs;
 using LlamaBoard.Web.Jobs;
@@ -101,6 +102,8 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ArgumentFiles>();
         builder.Services.AddSingleton<DeviceMonitor>();
         builder.Services.AddScoped<BoardState>();
+        builder.Services.AddSingleton<ChatModelService>();
+        builder.Services.AddScoped<ChatSession>();
         return builder;
     }
 

@@ -2,6 +2,7 @@ using Bunit;
 using LlamaBoard.Engine.Training;
 using LlamaBoard.Tests.Web.Fakes;
 using LlamaBoard.Web;
+using LlamaBoard.Web.Chat;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Web.Services;
@@ -42,6 +43,8 @@ public static class BoardTestContext
         services.AddSingleton<DeviceMonitor>();
         services.AddSingleton<RuntimeStatus>();
         services.AddScoped<BoardState>();
+        services.AddSingleton<ChatModelService>();
+        services.AddScoped<ChatSession>();
         return services;
     }
 
