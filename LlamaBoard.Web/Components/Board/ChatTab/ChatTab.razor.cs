@@ -15,7 +15,6 @@ public partial class ChatTab : IDisposable
 {
     static readonly IReadOnlyList<string> BoolChoices = ["true", "false"];
 
-    IReadOnlyList<AdapterChoice> adapters = [];
     string message = "";
     string? loadError;
     int renderPending;
@@ -27,20 +26,15 @@ public partial class ChatTab : IDisposable
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
 
     /// <inheritdoc/>
-    protected override async Task OnInitializedAsync()
+    protected override void OnInitialized()
     {
         State.Changed += OnStateChanged;
         Models.Changed += OnChatChanged;
         Session.Changed += OnChatChanged;
         Session.Sync();
-        adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
     }
 
-    void OnStateChanged() => _ = InvokeAsync(async () =>
-    {
-        adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
-        StateHasChanged();
-    });
+    void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
 
     /// <summary>Streamed text arrives token by token from the generating thread: at most one render queued at a time.</summary>
     void OnChatChanged()
@@ -54,15 +48,12 @@ public partial class ChatTab : IDisposable
         });
     }
 
-    void OnAdaptersChanged(IEnumerable<string?>? values)
-    {
-        var chosen = values?.OfType<string>().Take(BoardState.MaxChatAdapters).ToList() ?? [];
-        if (!chosen.SequenceEqual(State.ChatAdapters)) State.ChatAdapters = chosen;
-    }
+    void OnAdaptersChanged(IReadOnlyList<string> chosen) => State.ChatAdapters = chosen;
 
     async Task LoadAsync()
     {
         loadError = null;
+        var adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
         var chosen = State.ChatAdapters
             .Select(path => adapters.FirstOrDefault(a => a.Path == path) ?? new AdapterChoice(Path.GetFileName(path.TrimEnd('/')), path))
             .ToList();
