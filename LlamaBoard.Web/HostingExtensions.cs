@@ -104,6 +104,8 @@ public static class HostingExtensions
         builder.Services.AddScoped<BoardState>();
         builder.Services.AddSingleton<ChatModelService>();
         builder.Services.AddScoped<ChatSession>();
+        builder.Services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
+        builder.Services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
         return builder;
     }
 

@@ -9,6 +9,7 @@ using LlamaBoard.Web.Services;
 using LlamaBoard.Web.Settings;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MudBlazor.Services;
@@ -45,6 +46,8 @@ public static class BoardTestContext
         services.AddScoped<BoardState>();
         services.AddSingleton<ChatModelService>();
         services.AddScoped<ChatSession>();
+        services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
+        services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
         return services;
     }
 

@@ -296,6 +296,21 @@ public class BoardBrowserTests(ITestOutputHelper output)
 
             await page.ClickAsync(".btn-unload-model");
             await page.WaitForSelectorAsync(".chat-tab[data-loaded='false']");
+
+            // Export: the trained adapter merged into the demo model, written as a Hugging Face folder.
+            await page.Locator(".mud-tab", new() { HasText = "Export" }).First.ClickAsync();
+            await page.Locator(".export-adapter-select").ClickAsync();
+            await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "train_" }).First.ClickAsync();
+            await page.Keyboard.PressAsync("Escape");
+            string exportDir = Path.Combine(workspace.Root, "exported");
+            await FillAsync(page, "#opt-export_dir", exportDir);
+            await page.Locator(".btn-export:not([disabled])").WaitForAsync();
+            await page.ClickAsync(".btn-export");
+            await page.WaitForSelectorAsync(".export-done", new() { Timeout = 60_000 });
+            var files = await page.Locator(".export-file").AllInnerTextsAsync();
+            Assert.Contains(files, f => f.Contains("model.safetensors", StringComparison.Ordinal));
+            Assert.True(File.Exists(Path.Combine(exportDir, "config.json")));
+            await Shot(page, "22-export-done");
             Assert.Empty(consoleErrors);
             output.WriteLine($"screenshots: {Shots}");
         }
