@@ -106,6 +106,7 @@ public static class HostingExtensions
         builder.Services.AddScoped<ChatSession>();
         builder.Services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
         builder.Services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
+        builder.Services.AddScoped<LlamaBoard.Web.Evaluation.EvaluationSession>();
         return builder;
     }
 

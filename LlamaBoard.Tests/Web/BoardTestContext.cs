@@ -48,6 +48,7 @@ public static class BoardTestContext
         services.AddScoped<ChatSession>();
         services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
         services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
+        services.AddScoped<LlamaBoard.Web.Evaluation.EvaluationSession>();
         return services;
     }
 
