@@ -74,10 +74,12 @@ public sealed class EvaluationSession : IDisposable
                 : null;
             var source = mode == EvaluationMode.PerplexityText ? PerplexitySource.Texts : PerplexitySource.Dataset;
             var stage = copy.Finetuning.Stage == TrainingStage.Pretrain ? DataStage.Pretrain : DataStage.Supervised;
-            Report = await Task.Factory.StartNew(() => PerplexityEvaluation.Run(copy, source, texts, stage, new LineProgress(Add), stop.Token),
-                                                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-            Add($"mean perplexity {Report.MeanPerplexity:0.000}, corpus perplexity {Report.CorpusPerplexity:0.000} over {Report.Items.Count} items");
-            if (!string.IsNullOrWhiteSpace(outputDir)) SavedTo = Save(Report, copy, outputDir);
+            var report = await Task.Factory.StartNew(() => PerplexityEvaluation.Run(copy, source, texts, stage, new LineProgress(Add), stop.Token),
+                                                     stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            // Saved first, then shown: the page never shows a result that is not on disk yet.
+            SavedTo = string.IsNullOrWhiteSpace(outputDir) ? null : Save(report, copy, outputDir);
+            Report = report;
+            Add($"mean perplexity {report.MeanPerplexity:0.000}, corpus perplexity {report.CorpusPerplexity:0.000} over {report.Items.Count} items");
         }
         catch (OperationCanceledException)
         {

@@ -61,8 +61,8 @@ public sealed class ExportSession(IModelExporter exporter) : IDisposable
         {
             var result = await Task.Factory.StartNew(() => Export(copy, stop.Token), stop.Token,
                                                      TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-            Result = result;
             Files = result.Files.Select(f => new ExportedFile(f, File.Exists(f) ? new FileInfo(f).Length : 0)).ToList();
+            Result = result; // after Files: a render in between never shows a result without its files
         }
         catch (OperationCanceledException)
         {

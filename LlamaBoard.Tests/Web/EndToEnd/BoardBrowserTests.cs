@@ -11,10 +11,12 @@ using Xunit.Abstractions;
 namespace LlamaBoard.Tests.Web.EndToEnd;
 
 /// <summary>
-/// The board end to end in Debian's Chromium (Playwright, headless) against the real app on a free loopback port,
-/// with the fake trainer injected: fill the Train tab, Start, watch progress and loss points arrive, reload mid-run
-/// and find the monitor with its history, see the run finish and appear on the Runs page. Screenshots of every page
-/// and tab go to <c>screenshots/board/</c> under the test output folder.
+/// The board end to end in Debian's Chromium (Playwright, headless) against the real app on a free loopback port.
+/// With the fake trainer injected: fill the Train tab, Start, watch progress and loss points arrive, reload mid-run
+/// and find the monitor with its history, see the run finish and appear on the Runs page. With the real engine:
+/// train the demo model briefly, chat side by side with the base and the new adapter (streamed text, timed), export
+/// the merged model and score texts' perplexity. Screenshots of every page and tab go to <c>screenshots/board/</c>
+/// under the test output folder.
 /// </summary>
 public class BoardBrowserTests(ITestOutputHelper output)
 {
@@ -157,7 +159,7 @@ public class BoardBrowserTests(ITestOutputHelper output)
             await page.Locator("#opt-badam_update_ratio").WaitForAsync();
             await Shot(page, "05b-train-all-settings");
 
-            // The other tabs (exercised with the real engine in Train_for_real_then_chat_side_by_side_and_export).
+            // The other tabs (exercised with the real engine in Train_for_real_then_chat_side_by_side_export_and_evaluate).
             foreach (var (tab, name, marker) in new[] { ("Evaluate & Predict", "06-evaluate", ".evaluate-tab .btn-eval-start"), ("Chat", "07-chat", ".chat-tab .chat-not-loaded"), ("Export", "08-export", ".export-tab .btn-export") })
             {
                 await page.Locator(".mud-tab", new() { HasText = tab }).First.ClickAsync();
@@ -209,7 +211,7 @@ public class BoardBrowserTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Train_for_real_then_chat_side_by_side_and_export()
+    public async Task Train_for_real_then_chat_side_by_side_export_and_evaluate()
     {
         Torch.EnsureReady();
         Directory.CreateDirectory(Shots);
@@ -311,6 +313,17 @@ public class BoardBrowserTests(ITestOutputHelper output)
             Assert.Contains(files, f => f.Contains("model.safetensors", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(exportDir, "config.json")));
             await Shot(page, "22-export-done");
+
+            // Evaluate: perplexity of two texts with the same adapter (the top bar's choice, set on the Export tab).
+            await page.Locator(".mud-tab", new() { HasText = "Evaluate" }).First.ClickAsync();
+            await page.Locator(".eval-mode").ClickAsync();
+            await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Perplexity of texts" }).First.ClickAsync();
+            await page.FillAsync("#eval-texts", "I am an assistant.\nWho are you?");
+            await page.ClickAsync(".btn-eval-start");
+            await page.WaitForSelectorAsync(".ppl-summary", new() { Timeout = 60_000 });
+            Assert.Equal(2, await page.Locator(".ppl-item").CountAsync());
+            Assert.True(double.Parse(await page.InnerTextAsync(".ppl-mean"), System.Globalization.CultureInfo.InvariantCulture) > 1);
+            await Shot(page, "23-evaluate-perplexity");
             Assert.Empty(consoleErrors);
             output.WriteLine($"screenshots: {Shots}");
         }
