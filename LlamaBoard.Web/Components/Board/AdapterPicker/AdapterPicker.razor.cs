@@ -58,6 +58,9 @@ public partial class AdapterPicker : IDisposable
         StateHasChanged();
     });
 
+    /// <summary>The run (and checkpoint) name of an adapter folder, as the list shows it.</summary>
+    string LabelOf(string? path) => adapters.FirstOrDefault(a => a.Path == path)?.Label ?? Path.GetFileName(path?.TrimEnd('/') ?? "");
+
     async Task OnChanged(IEnumerable<string?>? values)
     {
         var chosen = values?.OfType<string>().Take(Max ?? int.MaxValue).ToList() ?? [];
