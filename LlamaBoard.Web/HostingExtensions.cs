@@ -1,5 +1,6 @@
 using LlamaBoard.Engine.Runtime;
 using LlamaBoard.Engine.Training;
+using LlamaBoard.Web.Chat;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Hubs;
 using LlamaBoard.Web.Jobs;
@@ -104,6 +105,11 @@ public static class HostingExtensions
         builder.Services.AddSingleton<ArgumentFiles>();
         builder.Services.AddSingleton<DeviceMonitor>();
         builder.Services.AddScoped<BoardState>();
+        builder.Services.AddSingleton<ChatModelService>();
+        builder.Services.AddScoped<ChatSession>();
+        builder.Services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
+        builder.Services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
+        builder.Services.AddScoped<LlamaBoard.Web.Evaluation.EvaluationSession>();
         return builder;
     }
 

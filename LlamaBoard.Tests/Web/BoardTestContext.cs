@@ -2,12 +2,14 @@ using Bunit;
 using LlamaBoard.Engine.Training;
 using LlamaBoard.Tests.Web.Fakes;
 using LlamaBoard.Web;
+using LlamaBoard.Web.Chat;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Web.Services;
 using LlamaBoard.Web.Settings;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MudBlazor.Services;
@@ -42,6 +44,11 @@ public static class BoardTestContext
         services.AddSingleton<DeviceMonitor>();
         services.AddSingleton<RuntimeStatus>();
         services.AddScoped<BoardState>();
+        services.AddSingleton<ChatModelService>();
+        services.AddScoped<ChatSession>();
+        services.TryAddSingleton<LlamaBoard.Engine.Export.IModelExporter, LlamaBoard.Engine.Export.ModelExporter>();
+        services.AddScoped<LlamaBoard.Web.Export.ExportSession>();
+        services.AddScoped<LlamaBoard.Web.Evaluation.EvaluationSession>();
         return services;
     }
 

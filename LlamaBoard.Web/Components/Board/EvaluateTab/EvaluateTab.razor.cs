@@ -1,3 +1,5 @@
+using System.Globalization;
+using LlamaBoard.Web.Evaluation;
 using LlamaBoard.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.Localization;
@@ -5,20 +7,53 @@ using Microsoft.Extensions.Localization;
 namespace LlamaBoard.Web.Components.Board;
 
 /// <summary>
-/// The Evaluate &amp; Predict tab: evaluation dataset, cutoff, max samples, batch size, save predictions, decoding
-/// settings and output folder, bound to the circuit's options. Its actions stay disabled, with the reason shown,
-/// until evaluation (trainer + inference engine) is part of the build.
+/// The Evaluate &amp; Predict tab: perplexity of the evaluation datasets (or of typed texts) for the top bar's model
+/// and adapters, with cutoff and max samples, run by <see cref="EvaluationSession"/> with Start/Abort, progress lines,
+/// the mean and corpus perplexity, per-item values, and the report saved in the output folder. Prediction
+/// (BLEU-4/ROUGE) is listed but disabled, with the reason shown, until the engine's predict runner is plugged in.
 /// </summary>
 public partial class EvaluateTab : IDisposable
 {
+    /// <summary>Items listed on the page; the saved report has them all.</summary>
+    const int MaxRows = 100;
+
+    EvaluationMode mode = EvaluationMode.PerplexityDataset;
+    string text = "";
+    int renderPending;
+
     [Inject] BoardState State { get; set; } = default!;
+    [Inject] EvaluationSession Evaluation { get; set; } = default!;
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
 
     /// <inheritdoc/>
-    protected override void OnInitialized() => State.Changed += OnStateChanged;
+    protected override void OnInitialized()
+    {
+        State.Changed += OnChanged;
+        Evaluation.Changed += OnChanged;
+    }
 
-    void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
+    void OnChanged()
+    {
+        if (Interlocked.Exchange(ref renderPending, 1) == 1) return;
+        _ = InvokeAsync(() =>
+        {
+            Volatile.Write(ref renderPending, 0);
+            StateHasChanged();
+        });
+    }
+
+    async Task StartAsync()
+    {
+        var (options, _) = State.Build();
+        await Evaluation.RunAsync(options, mode, text, State.EvalOutputDir);
+    }
+
+    static string Number(double value) => double.IsFinite(value) ? value.ToString("0.000", CultureInfo.CurrentCulture) : "—";
 
     /// <inheritdoc/>
-    public void Dispose() => State.Changed -= OnStateChanged;
+    public void Dispose()
+    {
+        State.Changed -= OnChanged;
+        Evaluation.Changed -= OnChanged;
+    }
 }

@@ -1,3 +1,5 @@
+using LlamaBoard.Web.Data;
+using LlamaBoard.Web.Jobs;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Web.Services;
 using Microsoft.AspNetCore.Components;
@@ -23,6 +25,7 @@ public partial class TopBar : IDisposable
     [Inject] IModelCatalog Models { get; set; } = default!;
     [Inject] AdapterCatalog Adapters { get; set; } = default!;
     [Inject] DeviceMonitor Devices { get; set; } = default!;
+    [Inject] JobNotifier Notifier { get; set; } = default!;
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
 
     /// <summary>The cascaded validation messages (for the adapter list). Default: null.</summary>
@@ -47,6 +50,18 @@ public partial class TopBar : IDisposable
     }
 
     void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
+
+    IDisposable? jobs;
+
+    /// <inheritdoc/>
+    protected override void OnAfterRender(bool firstRender)
+    {
+        // A run that ends may have written an adapter for this model: list it without a reload.
+        if (firstRender)
+            jobs = Notifier.Subscribe(change => change.Event is null && !change.Status.IsActive()
+                ? InvokeAsync(async () => { await LoadAdaptersAsync(); StateHasChanged(); })
+                : Task.CompletedTask);
+    }
 
     async Task OnModelNameChanged(string? name)
     {
@@ -95,5 +110,9 @@ public partial class TopBar : IDisposable
     async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
 
     /// <inheritdoc/>
-    public void Dispose() => State.Changed -= OnStateChanged;
+    public void Dispose()
+    {
+        State.Changed -= OnStateChanged;
+        jobs?.Dispose();
+    }
 }

@@ -1,0 +1,150 @@
+using System.Text.Json;
+using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Engine.Data;
+using LlamaBoard.Engine.Evaluation;
+
+namespace LlamaBoard.Web.Evaluation;
+
+/// <summary>What the Evaluate tab runs.</summary>
+public enum EvaluationMode
+{
+    /// <summary>Perplexity of the evaluation datasets' examples (responses for sft).</summary>
+    PerplexityDataset,
+    /// <summary>Perplexity of texts typed or pasted into the tab, one per line.</summary>
+    PerplexityText,
+    /// <summary>Generate for each example and score BLEU-4 / ROUGE (predict_with_generate); waits for the engine's predict runner.</summary>
+    Predict,
+}
+
+/// <summary>
+/// The Evaluate tab's job in one browser tab (scoped per circuit): runs an evaluation off the UI thread with the
+/// form's options, collects progress lines, keeps the report and writes it to the output folder. Perplexity runs
+/// through <see cref="PerplexityEvaluation"/>; <see cref="EvaluationMode.Predict"/> is refused until a predict
+/// runner is plugged in here (the engine's BLEU/ROUGE prediction).
+/// </summary>
+public sealed class EvaluationSession : IDisposable
+{
+    /// <summary>The file a perplexity evaluation writes into the output folder.</summary>
+    public const string ResultsFile = "perplexity_results.json";
+
+    readonly Lock sync = new();
+    readonly List<string> lines = [];
+    CancellationTokenSource? running;
+
+    /// <summary>True while an evaluation runs.</summary>
+    public bool IsRunning => running is not null;
+    /// <summary>Progress lines of the current or last evaluation.</summary>
+    public IReadOnlyList<string> Lines { get { lock (sync) return [.. lines]; } }
+    /// <summary>The last perplexity report; null before one finished.</summary>
+    public PerplexityReport? Report { get; private set; }
+    /// <summary>Where the last report was saved; null when none was.</summary>
+    public string? SavedTo { get; private set; }
+    /// <summary>Why the last evaluation failed; null otherwise.</summary>
+    public string? Error { get; private set; }
+    /// <summary>The last evaluation was aborted.</summary>
+    public bool Cancelled { get; private set; }
+    /// <summary>Raised on progress and state changes, from the evaluating thread: coalesce before rendering.</summary>
+    public event Action? Changed;
+
+    /// <summary>Whether <paramref name="mode"/> can run in this build, and why not.</summary>
+    public static string? Unavailable(EvaluationMode mode) => mode == EvaluationMode.Predict
+        ? "Prediction with BLEU-4 and ROUGE needs the engine's predict runner, which is not part of this build yet; perplexity is available."
+        : null;
+
+    /// <summary>Evaluates as <paramref name="options"/> say and saves the report in <paramref name="outputDir"/> (when set).</summary>
+    /// <exception cref="InvalidOperationException">An evaluation is already running.</exception>
+    public async Task RunAsync(LlamaBoardOptions options, EvaluationMode mode, string? text, string? outputDir)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (running is not null) throw new InvalidOperationException("An evaluation is already running.");
+        using var stop = new CancellationTokenSource();
+        running = stop;
+        lock (sync) lines.Clear();
+        Report = null;
+        SavedTo = null;
+        Error = null;
+        Cancelled = false;
+        Changed?.Invoke();
+        var copy = options.Clone();
+        try
+        {
+            if (Unavailable(mode) is { } reason) throw new NotSupportedException(reason);
+            var texts = mode == EvaluationMode.PerplexityText
+                ? (text ?? "").Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList()
+                : null;
+            var source = mode == EvaluationMode.PerplexityText ? PerplexitySource.Texts : PerplexitySource.Dataset;
+            var stage = copy.Finetuning.Stage == TrainingStage.Pretrain ? DataStage.Pretrain : DataStage.Supervised;
+            var report = await Task.Factory.StartNew(() => PerplexityEvaluation.Run(copy, source, texts, stage, new LineProgress(Add), stop.Token),
+                                                     stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            // Saved first, then shown: the page never shows a result that is not on disk yet.
+            SavedTo = string.IsNullOrWhiteSpace(outputDir) ? null : Save(report, copy, outputDir);
+            Report = report;
+            Add($"mean perplexity {report.MeanPerplexity:0.000}, corpus perplexity {report.CorpusPerplexity:0.000} over {report.Items.Count} items");
+        }
+        catch (OperationCanceledException)
+        {
+            Cancelled = true;
+        }
+#pragma warning disable CA1031 // Any failure (model, adapter, dataset, disk) is shown on the board.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Error = e.Message;
+        }
+        finally
+        {
+            running = null;
+            Changed?.Invoke();
+        }
+    }
+
+    /// <summary>Writes the report as JSON (summary and per-item values), atomically.</summary>
+    static string Save(PerplexityReport report, LlamaBoardOptions options, string outputDir)
+    {
+        Directory.CreateDirectory(outputDir);
+        string path = Path.Combine(outputDir, ResultsFile);
+        var document = new
+        {
+            model_name_or_path = options.Model.ModelNameOrPath,
+            adapter_name_or_path = options.Model.AdapterNameOrPath,
+            mean_perplexity = Finite(report.MeanPerplexity),
+            corpus_perplexity = Finite(report.CorpusPerplexity),
+            items = report.Items.Count,
+            skipped = report.Skipped,
+            per_item = report.Items.Select(i => new { index = i.Index, tokens = i.Tokens, nll = i.NegativeLogLikelihood, perplexity = Finite(i.Perplexity), text = i.Text }),
+        };
+        string temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, path, overwrite: true);
+        return path;
+    }
+
+    static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    void Add(string line)
+    {
+        lock (sync) lines.Add(line);
+        Changed?.Invoke();
+    }
+
+    /// <summary>Aborts the evaluation at the next item.</summary>
+    public void Cancel()
+    {
+        try
+        {
+            running?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // It finished meanwhile.
+        }
+    }
+
+    sealed class LineProgress(Action<string> add) : IProgress<string>
+    {
+        public void Report(string value) => add(value);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Cancel();
+}
