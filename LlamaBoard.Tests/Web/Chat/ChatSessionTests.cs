@@ -114,7 +114,7 @@ public class ChatSessionTests
         options.Data.Template = "qwen3";
         options.Data.EnableThinking = false;
         options.Generating.DoSample = false;
-        options.Generating.MaxNewTokens = 100_000; // the random demo model would go on for a long time
+        options.Generating.MaxNewTokens = 20_000; // the random demo model would go on for a long time (within its 32k context)
         string adapter = AdapterFixtures.Write(demo, Path.Combine(workspace.Root, "adapter"), ["q_proj"], rank: 2, dora: false, seed: 1);
         using var models = new ChatModelService();
         await models.LoadAsync(options, [new AdapterChoice("a", adapter)]);
