@@ -83,6 +83,9 @@ internal static class BenchTrainCommand
                 long growth = ours.ResidentAfterSteps.Count > 1 ? ours.ResidentAfterSteps[^1] - ours.ResidentAfterSteps[0] : 0;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"    resident after step 1 / after step {ours.ResidentAfterSteps.Count}: {ProcessMemory.Format(ours.ResidentAfterSteps[0])} / {ProcessMemory.Format(ours.ResidentAfterSteps[^1])} (growth {ProcessMemory.Format(growth)}); optimizer part of a step {ours.OptimizerSeconds:0.000} s"));
+                if (ours.LiveTensorsAfterSteps is { Count: > 0 } live)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"    live TorchSharp tensors after step 1 / after step {live.Count}: {live[0]} / {live[^1]}"));
                 if (parse.GetValue(noReference)) continue;
                 var reference = RunReference(settings, error);
                 if (reference is null) continue;

@@ -39,9 +39,10 @@ public sealed record TrainBenchSettings
 /// <param name="StepTimes">Every measured step, in order (for flatness checks).</param>
 /// <param name="ResidentAfterSteps">Resident memory after each measured step.</param>
 /// <param name="OptimizerSeconds">Median time of the optimizer part of a step (clipping, AdamW, zeroing).</param>
+/// <param name="LiveTensorsAfterSteps">TorchSharp tensors alive after each measured step (a leak grows it; heap growth does not).</param>
 public sealed record TrainBenchResult(string Engine, double StepSeconds, double TokensPerSecond, long PeakResidentBytes,
                                       long Parameters, long Trainable, IReadOnlyList<double> StepTimes, IReadOnlyList<long> ResidentAfterSteps,
-                                      double OptimizerSeconds);
+                                      double OptimizerSeconds, IReadOnlyList<long>? LiveTensorsAfterSteps = null);
 
 /// <summary>
 /// Times training steps of a random Llama-shaped model on random tokens: forward (chunked LM loss), backward,
@@ -54,6 +55,7 @@ public static class TrainBenchmark
     {
         TorchRuntime.EnsureInitialized();
         TorchRuntime.Threads = s.Threads;
+        Quantization.NativeHeap.ReturnLargeBlocks();   // as TrainableModel.Load does for real runs
         manual_seed(0);
         var config = ModelConfigFactory.NewConfig("llama", new ModelShape(s.Hidden, s.Layers, s.Heads, s.KvHeads, s.Intermediate, s.Vocab),
                                                   new System.Text.Json.Nodes.JsonObject { ["max_position_embeddings"] = Math.Max(2048, s.Seq) });
@@ -81,6 +83,7 @@ public static class TrainBenchmark
         var times = new List<double>();
         var optimizerTimes = new List<double>();
         var resident = new List<long>();
+        var live = new List<long>();
         for (int step = 0; step < s.Warmup + s.Steps; step++)
         {
             var clock = Stopwatch.StartNew();
@@ -96,13 +99,14 @@ public static class TrainBenchmark
             times.Add(clock.Elapsed.TotalSeconds);
             optimizerTimes.Add((clock.Elapsed - backwardDone).TotalSeconds);
             resident.Add(ProcessMemory.Read().ResidentBytes);
+            live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         }
         tokens.Dispose();
         double median = times.Order().ElementAt(times.Count / 2);
         return new TrainBenchResult($"LlamaBoard (TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion})",
                                     median, s.Batch * s.Seq / median, ProcessMemory.Read().PeakResidentBytes,
                                     model.ParameterCount, trainable.Sum(t => t.Parameter.numel()), times, resident,
-                                    optimizerTimes.Order().ElementAt(optimizerTimes.Count / 2));
+                                    optimizerTimes.Order().ElementAt(optimizerTimes.Count / 2), live);
     }
 
     /// <summary>
