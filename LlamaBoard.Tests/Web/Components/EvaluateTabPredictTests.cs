@@ -121,7 +121,8 @@ public class EvaluateTabPredictTests
         r.State.Options.Data.EvalDataset = ["no_such_set"];
         r.State.NotifyChanged();
         r.Tab.Find(".btn-eval-start").Click();
-        r.Tab.WaitForState(() => r.Tab.FindAll(".eval-failed").Count == 1, TimeSpan.FromSeconds(60));
+        // The alert can render a moment before the session counts as finished: wait for both before the next Start.
+        r.Tab.WaitForState(() => r.Tab.FindAll(".eval-failed").Count == 1 && !r.Session.IsRunning, TimeSpan.FromSeconds(60));
         string error = r.Tab.Find(".eval-failed").TextContent;
         Assert.Contains("Evaluation failed", error, StringComparison.Ordinal);
         Assert.Contains("no_such_set", error, StringComparison.Ordinal);
@@ -130,14 +131,14 @@ public class EvaluateTabPredictTests
         r.State.Options.Data.EvalDataset = null;
         r.State.NotifyChanged();
         r.Tab.Find(".btn-eval-start").Click();
-        r.Tab.WaitForState(() => r.Tab.FindAll(".eval-failed").Count == 1 && r.Tab.Find(".eval-failed").TextContent.Contains("eval_dataset", StringComparison.Ordinal),
+        r.Tab.WaitForState(() => !r.Session.IsRunning && r.Tab.FindAll(".eval-failed").Count == 1 && r.Tab.Find(".eval-failed").TextContent.Contains("eval_dataset", StringComparison.Ordinal),
                            TimeSpan.FromSeconds(60));
 
         r.State.Options.Data.EvalDataset = ["demo_sft"];
         r.State.EvalOutputDir = " ";
         r.State.NotifyChanged();
         r.Tab.Find(".btn-eval-start").Click();
-        r.Tab.WaitForState(() => r.Tab.FindAll(".eval-failed").Count == 1 && r.Tab.Find(".eval-failed").TextContent.Contains("output_dir", StringComparison.Ordinal),
+        r.Tab.WaitForState(() => !r.Session.IsRunning && r.Tab.FindAll(".eval-failed").Count == 1 && r.Tab.Find(".eval-failed").TextContent.Contains("output_dir", StringComparison.Ordinal),
                            TimeSpan.FromSeconds(60));
         Assert.Empty(r.Tab.FindAll(".predict-metrics"));
     }

@@ -45,6 +45,8 @@ public partial class EvaluateTab : IDisposable
 
     async Task StartAsync()
     {
+        // A second click that reaches the server before the button re-renders disabled starts nothing.
+        if (Evaluation.IsRunning) return;
         var (options, _) = State.Build();
         await Evaluation.RunAsync(options, mode, text, State.EvalOutputDir);
     }
