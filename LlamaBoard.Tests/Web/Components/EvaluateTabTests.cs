@@ -51,6 +51,10 @@ public class EvaluateTabTests
         Assert.Contains("BLEU-4", tab.Find(".eval-results").TextContent, StringComparison.Ordinal);
         Assert.Contains("No results yet.", tab.Find(".predictions").TextContent, StringComparison.Ordinal);
         Assert.Empty(tab.FindAll(".eval-steps"));
+        // Predict always saves its predictions: the switch shows on and cannot be turned off.
+        var predictSwitch = tab.Find("[data-key='predict_with_generate'] input");
+        Assert.True(predictSwitch.HasAttribute("checked"));
+        Assert.True(predictSwitch.HasAttribute("disabled"));
     }
 
     [Fact]
