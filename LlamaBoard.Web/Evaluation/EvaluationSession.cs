@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Evaluation;
+using LlamaBoard.Engine.Training;
 
 namespace LlamaBoard.Web.Evaluation;
 
@@ -12,15 +13,18 @@ public enum EvaluationMode
     PerplexityDataset,
     /// <summary>Perplexity of texts typed or pasted into the tab, one per line.</summary>
     PerplexityText,
-    /// <summary>Generate for each example and score BLEU-4 / ROUGE (predict_with_generate); waits for the engine's predict runner.</summary>
+    /// <summary>
+    /// Generate a reply for each example of the evaluation datasets and score it against the dataset's reply with
+    /// BLEU-4 and ROUGE (do_predict with predict_with_generate), after eval_loss and perplexity (do_eval).
+    /// </summary>
     Predict,
 }
 
 /// <summary>
 /// The Evaluate tab's job in one browser tab (scoped per circuit): runs an evaluation off the UI thread with the
 /// form's options, collects progress lines, keeps the report and writes it to the output folder. Perplexity runs
-/// through <see cref="PerplexityEvaluation"/>; <see cref="EvaluationMode.Predict"/> is refused until a predict
-/// runner is plugged in here (the engine's BLEU/ROUGE prediction).
+/// through <see cref="PerplexityEvaluation"/>; <see cref="EvaluationMode.Predict"/> runs the engine's
+/// <see cref="EvaluationRun"/> (the trainer's event stream gives the progress) and reads its result files back.
 /// </summary>
 public sealed class EvaluationSession : IDisposable
 {
@@ -35,8 +39,19 @@ public sealed class EvaluationSession : IDisposable
     public bool IsRunning => running is not null;
     /// <summary>Progress lines of the current or last evaluation.</summary>
     public IReadOnlyList<string> Lines { get { lock (sync) return [.. lines]; } }
+    /// <summary>Predictions the tab lists; the output folder has them all.</summary>
+    public const int PredictionRows = 20;
+
     /// <summary>The last perplexity report; null before one finished.</summary>
     public PerplexityReport? Report { get; private set; }
+    /// <summary>The last Predict run's metrics and first predictions; null before one finished.</summary>
+    public PredictReport? Predictions { get; private set; }
+    /// <summary>Batches done by the current or last Predict run (evaluation and prediction batches together).</summary>
+    public int Step { get; private set; }
+    /// <summary>Batches in the current or last Predict run; 0 before the engine has counted them.</summary>
+    public int TotalSteps { get; private set; }
+    /// <summary>Share of the batches done, 0 to 1 (0 while data and model load).</summary>
+    public double Progress => TotalSteps > 0 ? Math.Min(1, (double)Step / TotalSteps) : 0;
     /// <summary>Where the last report was saved; null when none was.</summary>
     public string? SavedTo { get; private set; }
     /// <summary>Why the last evaluation failed; null otherwise.</summary>
@@ -46,10 +61,8 @@ public sealed class EvaluationSession : IDisposable
     /// <summary>Raised on progress and state changes, from the evaluating thread: coalesce before rendering.</summary>
     public event Action? Changed;
 
-    /// <summary>Whether <paramref name="mode"/> can run in this build, and why not.</summary>
-    public static string? Unavailable(EvaluationMode mode) => mode == EvaluationMode.Predict
-        ? "Prediction with BLEU-4 and ROUGE needs the engine's predict runner, which is not part of this build yet; perplexity is available."
-        : null;
+    /// <summary>Whether <paramref name="mode"/> can run in this build, and why not (every mode runs now; kept for modes to come).</summary>
+    public static string? Unavailable(EvaluationMode mode) => Enum.IsDefined(mode) ? null : $"Unknown evaluation mode {mode}.";
 
     /// <summary>Evaluates as <paramref name="options"/> say and saves the report in <paramref name="outputDir"/> (when set).</summary>
     /// <exception cref="InvalidOperationException">An evaluation is already running.</exception>
@@ -61,6 +74,9 @@ public sealed class EvaluationSession : IDisposable
         running = stop;
         lock (sync) lines.Clear();
         Report = null;
+        Predictions = null;
+        Step = 0;
+        TotalSteps = 0;
         SavedTo = null;
         Error = null;
         Cancelled = false;
@@ -69,6 +85,11 @@ public sealed class EvaluationSession : IDisposable
         try
         {
             if (Unavailable(mode) is { } reason) throw new NotSupportedException(reason);
+            if (mode == EvaluationMode.Predict)
+            {
+                await PredictAsync(copy, outputDir, stop.Token).ConfigureAwait(false);
+                return;
+            }
             var texts = mode == EvaluationMode.PerplexityText
                 ? (text ?? "").Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList()
                 : null;
@@ -95,6 +116,59 @@ public sealed class EvaluationSession : IDisposable
         {
             running = null;
             Changed?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// Runs the engine's Evaluate &amp; Predict as LLaMA-Factory's board does for its Evaluate tab (stage sft,
+    /// predict_with_generate) plus do_eval for eval_loss and perplexity, then reads the result files back.
+    /// </summary>
+    async Task PredictAsync(LlamaBoardOptions options, string? outputDir, CancellationToken stop)
+    {
+        if (string.IsNullOrWhiteSpace(outputDir))
+            throw new ArgumentException("Predict needs an output folder for generated_predictions.jsonl and predict_results.json: fill in output_dir.");
+        options.Finetuning.Stage = TrainingStage.Sft;
+        options.Training.DoTrain = false;
+        options.Training.DoEval = true;
+        options.Training.DoPredict = true;
+        options.Training.PredictWithGenerate = true;
+        options.Training.OutputDir = outputDir;
+        var result = await Task.Factory.StartNew(() => EvaluationRun.Run(options, new EventProgress(this), stop),
+                                                 stop, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        if (result.Outcome != TrainingOutcome.Completed)
+        {
+            Cancelled = true;
+            return;
+        }
+        var report = PredictReport.Read(outputDir, PredictionRows);
+        Predictions = report;
+        SavedTo = Path.Combine(outputDir, PredictionFiles.PredictResultsFileName);
+        Add(FormattableString.Invariant($"{report.TotalRows} predictions: BLEU-4 {report.Metric("predict_bleu-4"):0.####}, ROUGE-L {report.Metric("predict_rouge-l"):0.####}"));
+    }
+
+    /// <summary>Turns the engine's events into the tab's progress and log lines.</summary>
+    void OnEvent(TrainingEvent value)
+    {
+        switch (value)
+        {
+            case TrainingStarted started:
+                TotalSteps = started.TotalSteps;
+                Add(FormattableString.Invariant($"{started.TotalSteps} batches on {started.Device}"));
+                break;
+            case StepCompleted step:
+                Step = step.Step;
+                TotalSteps = step.TotalSteps;
+                Changed?.Invoke();
+                break;
+            case EvaluationCompleted evaluation:
+                Add(string.Join(", ", evaluation.Metrics.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:0.####}"))
+                                                        .Prepend(FormattableString.Invariant($"loss {evaluation.EvalLoss:0.####}"))));
+                break;
+            case TrainingLog log:
+                Add(log.Message);
+                break;
+            default:
+                break;
         }
     }
 
@@ -143,6 +217,12 @@ public sealed class EvaluationSession : IDisposable
     sealed class LineProgress(Action<string> add) : IProgress<string>
     {
         public void Report(string value) => add(value);
+    }
+
+    // Reports on the evaluating thread (not Progress<T>, which would post to the circuit's context).
+    sealed class EventProgress(EvaluationSession session) : IProgress<TrainingEvent>
+    {
+        public void Report(TrainingEvent value) => session.OnEvent(value);
     }
 
     /// <inheritdoc/>

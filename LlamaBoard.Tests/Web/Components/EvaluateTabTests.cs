@@ -11,7 +11,7 @@ using MudBlazor;
 
 namespace LlamaBoard.Tests.Web.Components;
 
-/// <summary>The Evaluate tab rendered with bUnit over the real engine: perplexity of texts and datasets, predict pending, errors.</summary>
+/// <summary>The Evaluate tab rendered with bUnit over the real engine: perplexity of texts and datasets, errors (Predict: <see cref="EvaluateTabPredictTests"/>).</summary>
 public class EvaluateTabTests
 {
     static async Task<(BunitContext Context, IRenderedComponent<EvaluateTab> Tab, BoardState State)> RenderAsync(TempWorkspace workspace)
@@ -31,7 +31,7 @@ public class EvaluateTabTests
     }
 
     [Fact]
-    public async Task Dataset_perplexity_is_the_default_mode_and_predict_is_disabled_with_its_reason()
+    public async Task Dataset_perplexity_is_the_default_mode_and_predict_can_be_chosen()
     {
         using var workspace = new TempWorkspace();
         var (context, tab, _) = await RenderAsync(workspace);
@@ -41,13 +41,20 @@ public class EvaluateTabTests
         Assert.True(tab.Find(".btn-eval-abort").HasAttribute("disabled"));
         Assert.Empty(tab.FindAll(".pending-reason"));
         Assert.Empty(tab.FindAll(".ppl-summary"));
+        Assert.Empty(tab.FindAll(".eval-results"));
 
-        // The predict mode is listed; choosing it disables Start and says why.
+        // Predict is listed and runnable: Start stays enabled, the result tables wait for a run.
         var select = tab.FindComponent<MudSelect<EvaluationMode>>();
         await tab.InvokeAsync(() => select.Instance.ValueChanged.InvokeAsync(EvaluationMode.Predict));
-        Assert.True(tab.Find(".btn-eval-start").HasAttribute("disabled"));
-        Assert.Contains("predict runner", tab.Find(".pending-reason").TextContent, StringComparison.Ordinal);
+        Assert.False(tab.Find(".btn-eval-start").HasAttribute("disabled"));
+        Assert.Empty(tab.FindAll(".pending-reason"));
         Assert.Contains("BLEU-4", tab.Find(".eval-results").TextContent, StringComparison.Ordinal);
+        Assert.Contains("No results yet.", tab.Find(".predictions").TextContent, StringComparison.Ordinal);
+        Assert.Empty(tab.FindAll(".eval-steps"));
+        // Predict always saves its predictions: the switch shows on and cannot be turned off.
+        var predictSwitch = tab.Find("[data-key='predict_with_generate'] input");
+        Assert.True(predictSwitch.HasAttribute("checked"));
+        Assert.True(predictSwitch.HasAttribute("disabled"));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace LlamaBoard.Tests.Web.EndToEnd;
 /// With the fake trainer injected: fill the Train tab, Start, watch progress and loss points arrive, reload mid-run
 /// and find the monitor with its history, see the run finish and appear on the Runs page. With the real engine:
 /// train the demo model briefly, chat side by side with the base and the new adapter (streamed text, timed), export
-/// the merged model and score texts' perplexity. Screenshots of every page and tab go to <c>screenshots/board/</c>
+/// the merged model, score texts' perplexity and predict (BLEU-4/ROUGE) on the identity data. Screenshots of every page and tab go to <c>screenshots/board/</c>
 /// under the test output folder.
 /// </summary>
 public class BoardBrowserTests(ITestOutputHelper output)
@@ -324,6 +324,34 @@ public class BoardBrowserTests(ITestOutputHelper output)
             Assert.Equal(2, await page.Locator(".ppl-item").CountAsync());
             Assert.True(double.Parse(await page.InnerTextAsync(".ppl-mean"), System.Globalization.CultureInfo.InvariantCulture) > 1);
             await Shot(page, "23-evaluate-perplexity");
+
+            // Predict: the same adapter generates replies for 4 identity examples (batch 2: 2 evaluation + 2 prediction
+            // batches), scored with BLEU-4/ROUGE; the page shows what the engine wrote to predict_results.json.
+            await page.Locator(".eval-mode").ClickAsync();
+            await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Predict" }).First.ClickAsync();
+            await page.Locator(".evaluate-tab [data-key='eval_dataset'] .mud-select").First.ClickAsync();
+            await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "identity" }).First.ClickAsync();
+            await page.Keyboard.PressAsync("Escape");
+            await FillAsync(page, ".evaluate-tab #opt-max_samples", "4");
+            await FillAsync(page, ".evaluate-tab #opt-per_device_eval_batch_size", "2");
+            await FillAsync(page, ".evaluate-tab #opt-max_new_tokens", "16");
+            await page.Locator(".btn-eval-start:not([disabled])").WaitForAsync();
+            var predictClock = System.Diagnostics.Stopwatch.StartNew();
+            await page.ClickAsync(".btn-eval-start");
+            await page.WaitForSelectorAsync(".predict-metrics, .eval-failed", new() { Timeout = 120_000 });
+            if (await page.Locator(".eval-failed").CountAsync() > 0) Assert.Fail(await page.InnerTextAsync(".eval-failed"));
+            output.WriteLine($"predict: 4 examples, 16 new tokens, in the browser {predictClock.ElapsedMilliseconds} ms after Start");
+            Assert.Equal("100", await page.GetAttributeAsync(".eval-steps", "data-progress"));
+            Assert.Equal("4", await page.GetAttributeAsync(".eval-steps", "data-total"));
+            Assert.Equal(4, await page.Locator(".prediction").CountAsync());
+            string saved = (await page.InnerTextAsync(".predict-saved"))["Saved to ".Length..].Trim();
+            using (var written = System.Text.Json.JsonDocument.Parse(File.ReadAllText(saved)))
+            {
+                double bleu = written.RootElement.GetProperty("predict_bleu-4").GetDouble();
+                string shown = await page.GetAttributeAsync(".predict-metrics [data-key='predict_bleu-4']", "data-value") ?? "";
+                Assert.Equal(bleu, double.Parse(shown, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            await Shot(page, "24-evaluate-predict");
             Assert.Empty(consoleErrors);
             output.WriteLine($"screenshots: {Shots}");
         }

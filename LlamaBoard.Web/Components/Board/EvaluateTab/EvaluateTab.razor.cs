@@ -9,8 +9,9 @@ namespace LlamaBoard.Web.Components.Board;
 /// <summary>
 /// The Evaluate &amp; Predict tab: perplexity of the evaluation datasets (or of typed texts) for the top bar's model
 /// and adapters, with cutoff and max samples, run by <see cref="EvaluationSession"/> with Start/Abort, progress lines,
-/// the mean and corpus perplexity, per-item values, and the report saved in the output folder. Prediction
-/// (BLEU-4/ROUGE) is listed but disabled, with the reason shown, until the engine's predict runner is plugged in.
+/// the mean and corpus perplexity, per-item values, and the report saved in the output folder. Predict generates a
+/// reply per example with the tab's sampling settings and shows a batch progress bar, BLEU-4, ROUGE-1/2/L, eval_loss,
+/// perplexity and the first generated predictions (prompt, prediction, label).
 /// </summary>
 public partial class EvaluateTab : IDisposable
 {
@@ -44,9 +45,13 @@ public partial class EvaluateTab : IDisposable
 
     async Task StartAsync()
     {
+        // A second click that reaches the server before the button re-renders disabled starts nothing.
+        if (Evaluation.IsRunning) return;
         var (options, _) = State.Build();
         await Evaluation.RunAsync(options, mode, text, State.EvalOutputDir);
     }
+
+    static string Metric(double value) => value.ToString("0.0000", CultureInfo.CurrentCulture);
 
     static string Number(double value) => double.IsFinite(value) ? value.ToString("0.000", CultureInfo.CurrentCulture) : "—";
 
