@@ -28,6 +28,23 @@ public class ModelDownloadPanelTests
         return (context, context.Render<BoardPage>());
     }
 
+    /// <summary>Clicks <paramref name="selector"/>; progress re-renders the panel often, so a click may meet a replaced handler: find it again.</summary>
+    static async Task ClickAsync(IRenderedComponent<BoardPage> page, string selector)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await page.Find(selector).ClickAsync(new());
+                return;
+            }
+            catch (Bunit.Rendering.UnknownEventHandlerIdException) when (attempt < 20)
+            {
+                await Task.Delay(10);
+            }
+        }
+    }
+
     static string ModelPath(IRenderedComponent<BoardPage> page) => page.Find("#opt-model_name_or_path").GetAttribute("value") ?? "";
 
     [Fact]
@@ -60,7 +77,7 @@ public class ModelDownloadPanelTests
         await using var _ = context;
 
         page.Find("#opt-model_name_or_path").Change(Id);
-        page.WaitForAssertion(() => Assert.Single(page.FindAll(".btn-download")));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(".btn-download")), Wait);
         await page.Find(".btn-download").ClickAsync(new());
 
         page.WaitForAssertion(() => Assert.True(long.Parse(page.Find(".model-download").GetAttribute("data-bytes")!,
@@ -87,6 +104,7 @@ public class ModelDownloadPanelTests
         await using var _ = context;
 
         page.Find("#opt-model_name_or_path").Change("org/no-such-model");
+        page.WaitForAssertion(() => Assert.Single(page.FindAll(".btn-download")), Wait);
         await page.Find(".btn-download").ClickAsync(new());
         page.WaitForAssertion(() => Assert.Contains("Download failed: Repository org/no-such-model was not found",
             page.Find(".download-error").TextContent, StringComparison.Ordinal), Wait);
@@ -94,9 +112,10 @@ public class ModelDownloadPanelTests
         Assert.Single(page.FindAll(".btn-download")); // try again
 
         page.Find("#opt-model_name_or_path").Change(Id);
+        page.WaitForAssertion(() => Assert.Equal("NotDownloaded", page.Find(".model-download").GetAttribute("data-status")), Wait);
         await page.Find(".btn-download").ClickAsync(new());
         page.WaitForAssertion(() => Assert.Single(page.FindAll(".btn-download-cancel")), Wait);
-        await page.Find(".btn-download-cancel").ClickAsync(new());
+        await ClickAsync(page, ".btn-download-cancel");
         page.WaitForAssertion(() => Assert.Equal("Cancelled", page.Find(".model-download").GetAttribute("data-status")), Wait);
         Assert.Contains("the next download resumes", page.Find(".download-cancelled").TextContent, StringComparison.Ordinal);
         Assert.Equal(Id, ModelPath(page));
@@ -139,7 +158,7 @@ public class ModelDownloadPanelTests
         await page.InvokeAsync(state.NotifyChanged);
 
         // Not downloaded yet is a warning, not an error: Start is allowed and downloads first.
-        page.WaitForAssertion(() => Assert.False(page.Find(".btn-start").HasAttribute("disabled")));
+        page.WaitForAssertion(() => Assert.False(page.Find(".btn-start").HasAttribute("disabled")), Wait);
         Assert.Contains("not on this machine yet", page.Find("[data-key='model_name_or_path']").TextContent, StringComparison.Ordinal);
         var start = page.Find(".btn-start").ClickAsync(new());
         page.WaitForAssertion(() => Assert.Single(page.FindAll(".download-progress")), Wait);

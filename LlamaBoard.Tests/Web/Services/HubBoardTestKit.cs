@@ -9,10 +9,12 @@ static class HubBoardTestKit
     /// A small qwen3 model repo on the fake hub: config.json and random "weights" of <paramref name="weightBytes"/>
     /// bytes (enough to see progress; the fake trainer never reads them). Returns the weights file.
     /// </summary>
-    public static FakeFile PublishFakeModel(FakeHub hub, string id, int weightBytes = 300_000)
+    public static FakeFile PublishFakeModel(FakeHub hub, string id, int weightBytes = 300_000, bool gated = false)
     {
         var weights = FakeContent.Lfs("model.safetensors", weightBytes, seed: 7);
-        hub.AddRepo(id).Commit("main", FakeContent.Text("config.json", "{\"model_type\": \"qwen3\", \"hidden_size\": 32}"), weights);
+        var repo = hub.AddRepo(id);
+        repo.Gated = gated;
+        repo.Commit("main", FakeContent.Text("config.json", "{\"model_type\": \"qwen3\", \"hidden_size\": 32}"), weights);
         return weights;
     }
 

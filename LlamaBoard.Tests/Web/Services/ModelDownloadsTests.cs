@@ -78,8 +78,7 @@ public class ModelDownloadsTests
     public async Task Failures_end_the_download_with_the_engines_advice()
     {
         await using var bed = await HubTestBed.StartAsync();
-        HubBoardTestKit.PublishFakeModel(bed.Hub, "meta-llama/Llama-3.2-1B");
-        bed.Hub.Repos["meta-llama/Llama-3.2-1B"].Gated = true;
+        HubBoardTestKit.PublishFakeModel(bed.Hub, "meta-llama/Llama-3.2-1B", gated: true);
         var downloads = new ModelDownloads(bed.Options());
 
         var gated = downloads.Start("meta-llama/Llama-3.2-1B");

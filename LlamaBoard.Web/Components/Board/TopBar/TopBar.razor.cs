@@ -51,7 +51,14 @@ public partial class TopBar : IDisposable
         await LoadAdaptersAsync();
     }
 
-    void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
+    // The path may also change outside the top bar (Load arguments, Start's download): check the new one.
+    void OnStateChanged() => _ = InvokeAsync(() =>
+    {
+        if (State.Options.Model.ModelNameOrPath != checkedPath) CheckFolder();
+        StateHasChanged();
+    });
+
+    string? checkedPath;
 
     IDisposable? jobs;
 
@@ -124,8 +131,11 @@ public partial class TopBar : IDisposable
         State.NotifyChanged();
     }
 
-    void CheckFolder() =>
-        folder = string.IsNullOrWhiteSpace(State.Options.Model.ModelNameOrPath) ? null : ModelFolderCheck.Check(State.Options.Model.ModelNameOrPath);
+    void CheckFolder()
+    {
+        checkedPath = State.Options.Model.ModelNameOrPath;
+        folder = string.IsNullOrWhiteSpace(checkedPath) ? null : ModelFolderCheck.Check(checkedPath);
+    }
 
     async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
 
