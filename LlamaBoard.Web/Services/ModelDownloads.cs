@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LlamaBoard.Engine.Hub;
+using LlamaBoard.Engine.Models;
 using Microsoft.Extensions.Configuration;
 
 namespace LlamaBoard.Web.Services;
@@ -90,10 +91,13 @@ public sealed class ModelDownloads
         return HubOptions.FromEnvironment(name => configuration[name] ?? Environment.GetEnvironmentVariable(name));
     }
 
-    /// <summary>Whether <paramref name="modelNameOrPath"/> names a hub model rather than a folder on this machine.</summary>
+    /// <summary>
+    /// Whether <paramref name="modelNameOrPath"/> names a hub model rather than a folder on this machine (or the demo
+    /// model, which the trainer creates on first use).
+    /// </summary>
     public static bool IsHubId(string? modelNameOrPath) =>
         modelNameOrPath is { Length: > 0 } text && !Directory.Exists(text.Trim()) && !HubModelResolver.LooksLikePath(text.Trim())
-        && HubRepoId.IsValid(text.Trim());
+        && HubRepoId.IsValid(text.Trim()) && !DemoModel.IsDemoPath(text.Trim());
 
     /// <summary>The latest download of <paramref name="repoId"/> started on this board, or null.</summary>
     public ModelDownload? Find(string repoId) => downloads.GetValueOrDefault(repoId.Trim());

@@ -51,7 +51,8 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
             await page.Locator(".top-bar .mud-select").First.ClickAsync();
             await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Qwen3-0.6B-Thinking" }).First.ClickAsync();
             await page.WaitForSelectorAsync(".model-download[data-status='NotDownloaded']");
-            Assert.Equal("Qwen/Qwen3-0.6B", await page.InputValueAsync("#opt-model_name_or_path"));
+            await Shot(page, "29-hub-model-chosen");
+            await page.WaitForFunctionAsync("() => document.querySelector('#opt-model_name_or_path').value === 'Qwen/Qwen3-0.6B'", null, new() { Timeout = 5000 });
             Assert.Contains("qwen3", await page.Locator(".top-bar [data-key='template']").InnerTextAsync(), StringComparison.Ordinal);
             Assert.Empty(bed.Hub.Log);
 

@@ -133,6 +133,7 @@ public class ModelDownloadsTests
     [InlineData("Qwen/Qwen3-0.6B", true)]
     [InlineData("/models/Qwen/Qwen3-0.6B", false)]
     [InlineData("./models/demo", false)]
+    [InlineData("models/demo", false)]
     [InlineData("models/demo/x", false)]
     [InlineData("", false)]
     [InlineData(null, false)]

@@ -74,8 +74,10 @@ public partial class ModelDownloadPanel : IDisposable
         return L["DownloadFigures", done, total, rate, eta, p.FilesDone, p.FilesTotal, p.CurrentFile ?? ""];
     }
 
+    // Seconds under a minute (rounded up, so a running transfer never reads "0"), else m:ss or h:mm:ss.
     static string FormatEta(TimeSpan left) =>
-        left.TotalHours >= 1 ? left.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
+        left.TotalSeconds < 60 ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, Math.Ceiling(left.TotalSeconds)):0} s")
+        : left.TotalHours >= 1 ? left.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
         : left.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
