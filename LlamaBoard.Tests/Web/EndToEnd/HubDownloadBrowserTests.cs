@@ -53,6 +53,9 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
             await page.WaitForSelectorAsync(".model-download[data-status='NotDownloaded']");
             await Shot(page, "29-hub-model-chosen");
             await page.WaitForFunctionAsync("() => document.querySelector('#opt-model_name_or_path').value === 'Qwen/Qwen3-0.6B'", null, new() { Timeout = 5000 });
+            // The choice's handler ends by proposing an output folder named after the model (after its cache check and
+            // adapter listing): wait for it, so no render of the choice lands while the next fields are typed.
+            await page.WaitForFunctionAsync("() => document.querySelector('#opt-output_dir').value.includes('Qwen3-0.6B-Thinking')", null, new() { Timeout = 10000 });
             Assert.Contains("qwen3", await page.Locator(".top-bar [data-key='template']").InnerTextAsync(), StringComparison.Ordinal);
             Assert.Empty(bed.Hub.Log);
 
