@@ -100,6 +100,7 @@ public static class HostingExtensions
     public static IHostApplicationBuilder AddBoardServices(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton<IModelCatalog, LocalModelCatalog>();
+        builder.Services.TryAddSingleton(services => new ModelDownloads(ModelDownloads.OptionsFrom(services.GetRequiredService<IConfiguration>())));
         builder.Services.TryAddSingleton<IDatasetCatalog, DataWorkerCatalog>();
         builder.Services.AddSingleton<AdapterCatalog>();
         builder.Services.AddSingleton<ArgumentFiles>();

@@ -38,6 +38,11 @@ public static class BoardTestContext
         services.AddSingleton<JobNotifier>();
         services.AddSingleton<JobQueue>();
         services.AddSingleton<IModelCatalog, LocalModelCatalog>();
+        // No hub in these tests unless one replaces this: a closed loopback port, and a cache inside the workspace.
+        services.TryAddSingleton(new ModelDownloads(new LlamaBoard.Engine.Hub.HubOptions
+        {
+            Endpoint = "http://127.0.0.1:9", CacheDir = Path.Combine(workspace, "hf-cache"), Offline = false,
+        }));
         services.AddSingleton<IDatasetCatalog, DataWorkerCatalog>();
         services.AddSingleton<AdapterCatalog>();
         services.AddSingleton<ArgumentFiles>();

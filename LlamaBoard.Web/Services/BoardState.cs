@@ -134,7 +134,8 @@ public sealed class BoardState
 
     /// <summary>
     /// Everything wrong with the form for training: the engine's validation of <see cref="Build"/>'s options, the
-    /// extra-arguments messages (under key extra_args), and the model folder check (under model_name_or_path).
+    /// extra-arguments messages (under key extra_args), and the model folder check (under model_name_or_path; a hub
+    /// model not downloaded yet is only a warning for training, since Start downloads it first).
     /// </summary>
     public ValidationReport Validate(OptionsPurpose purpose = OptionsPurpose.Train)
     {
@@ -142,7 +143,12 @@ public sealed class BoardState
         var report = new ValidationReport(extra.Messages);
         report.AddRange(OptionsValidator.Validate(options, purpose).Messages);
         if (options.Model.ModelNameOrPath is { Length: > 0 } path && ModelFolderCheck.Check(path) is { IsValid: false } folder)
-            report.Add(ConfigMessage.Error("model_name_or_path", folder.Message));
+        {
+            // A hub model downloads when training starts (as LLaMA-Factory does on first use); other uses need it first.
+            report.Add(folder.HubId is not null && purpose == OptionsPurpose.Train
+                ? ConfigMessage.Warning("model_name_or_path", folder.Message)
+                : ConfigMessage.Error("model_name_or_path", folder.Message));
+        }
         return report;
     }
 

@@ -19,7 +19,7 @@ public interface IModelCatalog
 /// <summary>
 /// Model folders found on this machine: <c>models/*</c> (and <c>models/*/*</c>) under the current directory and the
 /// workspace, each holding a config.json, then the hub catalogue of supported families and sizes (hub id and chat
-/// template; a hub id must be downloaded with <c>llamaboard download</c> before it can be used).
+/// template; a hub id not on this machine yet is downloaded by the top bar, or when Start is pressed).
 /// </summary>
 public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
 {

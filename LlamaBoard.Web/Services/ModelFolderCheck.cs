@@ -8,7 +8,8 @@ namespace LlamaBoard.Web.Services;
 /// <param name="IsValid">True when the folder holds a model of a supported type.</param>
 /// <param name="Message">What is wrong and what to do; for a valid folder, a short description.</param>
 /// <param name="ModelType">config.json's model_type when it could be read.</param>
-public sealed record ModelFolderResult(bool IsValid, string Message, string? ModelType = null);
+/// <param name="HubId">Set when the path is a hub id that is not on this machine: the board downloads it (Download, or Start).</param>
+public sealed record ModelFolderResult(bool IsValid, string Message, string? ModelType = null, string? HubId = null);
 
 /// <summary>
 /// Checks a model folder when the user types or picks it: the folder exists, holds a readable config.json, and its
@@ -41,7 +42,8 @@ public static class ModelFolderCheck
         {
             string id = path.Trim();
             return HubRepoId.IsValid(id) && !HubModelResolver.LooksLikePath(id)
-                ? new(false, $"'{id}' is a hub id that is not on this machine; download it with 'llamaboard download {id}' and choose the downloaded folder.")
+                ? new(false, $"'{id}' is a hub model that is not on this machine yet: press Download in the top bar (Start downloads it first), " +
+                             $"or run 'llamaboard download {id}'.", ModelCatalog.Find(id)?.ModelType, id)
                 : new(false, $"The folder '{folder}' does not exist: give a local model folder (make the demo model with 'llamaboard init-model').");
         }
         string config = Path.Combine(folder, "config.json");

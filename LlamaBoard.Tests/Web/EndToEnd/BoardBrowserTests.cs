@@ -21,9 +21,9 @@ namespace LlamaBoard.Tests.Web.EndToEnd;
 public class BoardBrowserTests(ITestOutputHelper output)
 {
     const string ChromiumPath = "/usr/bin/chromium";
-    static readonly string Shots = Path.Combine(AppContext.BaseDirectory, "screenshots", "board");
+    internal static readonly string Shots = Path.Combine(AppContext.BaseDirectory, "screenshots", "board");
 
-    static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    internal static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
     {
         if (!File.Exists(ChromiumPath))
             Assert.Fail($"Chromium is missing at {ChromiumPath}: run `apt-get install chromium` (the browser tests drive Debian's Chromium; never `playwright install`).");
@@ -35,11 +35,11 @@ public class BoardBrowserTests(ITestOutputHelper output)
         });
     }
 
-    static Task Shot(IPage page, string name) =>
+    internal static Task Shot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Shots, name + ".png"), FullPage = true });
 
     /// <summary>Waits until Blazor's circuit is connected, so clicks and edits reach the server.</summary>
-    static async Task WaitForCircuitAsync(IPage page)
+    internal static async Task WaitForCircuitAsync(IPage page)
     {
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await page.WaitForSelectorAsync(".train-tab, .runs-filters, .run-facts");
@@ -47,7 +47,7 @@ public class BoardBrowserTests(ITestOutputHelper output)
         await page.WaitForTimeoutAsync(300);
     }
 
-    static async Task ChooseAsync(IPage page, string key, string item)
+    internal static async Task ChooseAsync(IPage page, string key, string item)
     {
         await page.Locator($".train-tab [data-key='{key}'] .mud-select, .top-bar [data-key='{key}'] .mud-select").First.ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = item }).First.ClickAsync();
@@ -204,7 +204,7 @@ public class BoardBrowserTests(ITestOutputHelper output)
     }
 
     /// <summary>Fills a field by its input id and leaves it, so the form takes the value.</summary>
-    static async Task FillAsync(IPage page, string id, string value)
+    internal static async Task FillAsync(IPage page, string id, string value)
     {
         await page.FillAsync(id, value);
         await page.PressAsync(id, "Tab");

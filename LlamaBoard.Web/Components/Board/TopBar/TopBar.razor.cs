@@ -1,3 +1,4 @@
+using LlamaBoard.Engine.Hub;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Engine.Configuration;
@@ -23,6 +24,7 @@ public partial class TopBar : IDisposable
 
     [Inject] BoardState State { get; set; } = default!;
     [Inject] IModelCatalog Models { get; set; } = default!;
+    [Inject] ModelDownloads Downloads { get; set; } = default!;
     [Inject] AdapterCatalog Adapters { get; set; } = default!;
     [Inject] DeviceMonitor Devices { get; set; } = default!;
     [Inject] JobNotifier Notifier { get; set; } = default!;
@@ -49,7 +51,14 @@ public partial class TopBar : IDisposable
         await LoadAdaptersAsync();
     }
 
-    void OnStateChanged() => _ = InvokeAsync(StateHasChanged);
+    // The path may also change outside the top bar (Load arguments, Start's download): check the new one.
+    void OnStateChanged() => _ = InvokeAsync(() =>
+    {
+        if (State.Options.Model.ModelNameOrPath != checkedPath) CheckFolder();
+        StateHasChanged();
+    });
+
+    string? checkedPath;
 
     IDisposable? jobs;
 
@@ -76,7 +85,12 @@ public partial class TopBar : IDisposable
 
     async Task OnModelPathChanged()
     {
-        if (State.ModelName is { } name && models.FirstOrDefault(m => m.Name == name)?.Path != State.Options.Model.ModelNameOrPath)
+        // A hub model already in the cache (downloaded earlier, by Python tools too) is used from there at once.
+        if (ModelDownloads.IsHubId(State.Options.Model.ModelNameOrPath) &&
+            await Downloads.CachedFolderAsync(State.Options.Model.ModelNameOrPath!) is { } cached)
+            State.Options.Model.ModelNameOrPath = cached;
+        if (State.ModelName is { } name && models.FirstOrDefault(m => m.Name == name) is var choice
+            && choice?.Path != State.Options.Model.ModelNameOrPath && !IsSnapshotOf(choice, State.Options.Model.ModelNameOrPath))
             State.ModelName = null;
         CheckFolder();
         // Adapters belong to one model: keep only those of the new one.
@@ -88,6 +102,19 @@ public partial class TopBar : IDisposable
         }
         State.NotifyChanged();
     }
+
+    // The download of the chosen hub model finished: use its snapshot folder (the model name stays chosen).
+    async Task OnDownloaded(string snapshotFolder)
+    {
+        if (!ModelDownloads.IsHubId(State.Options.Model.ModelNameOrPath)) return;
+        State.Options.Model.ModelNameOrPath = snapshotFolder;
+        await OnModelPathChanged();
+    }
+
+    // Whether the path is a cache snapshot of the catalogue choice's hub id (…/models--org--name/snapshots/<commit>).
+    static bool IsSnapshotOf(ModelChoice? choice, string? path) =>
+        choice is not null && path is not null && ModelDownloads.IsHubId(choice.Path) && !ModelDownloads.IsHubId(path) &&
+        path.Replace('\\', '/').Contains("/" + new HubRepoId(choice.Path).CacheFolderName + "/snapshots/", StringComparison.OrdinalIgnoreCase);
 
     Task OnMethodChanged()
     {
@@ -104,8 +131,11 @@ public partial class TopBar : IDisposable
         State.NotifyChanged();
     }
 
-    void CheckFolder() =>
-        folder = string.IsNullOrWhiteSpace(State.Options.Model.ModelNameOrPath) ? null : ModelFolderCheck.Check(State.Options.Model.ModelNameOrPath);
+    void CheckFolder()
+    {
+        checkedPath = State.Options.Model.ModelNameOrPath;
+        folder = string.IsNullOrWhiteSpace(checkedPath) ? null : ModelFolderCheck.Check(checkedPath);
+    }
 
     async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
 

@@ -40,6 +40,7 @@ public partial class TrainTab : IDisposable
 
     [Inject] BoardState State { get; set; } = default!;
     [Inject] JobQueue Jobs { get; set; } = default!;
+    [Inject] ModelDownloads Downloads { get; set; } = default!;
     [Inject] ArgumentFiles Files { get; set; } = default!;
     [Inject] IDialogService Dialogs { get; set; } = default!;
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
@@ -47,7 +48,10 @@ public partial class TrainTab : IDisposable
     /// <summary>The messages of the last validation, cascaded by the board page. Default: null.</summary>
     [CascadingParameter] public ValidationReport? Report { get; set; }
 
-    bool CanStart => Jobs.UnavailableReason is null && Report is { IsValid: true };
+    bool CanStart => Jobs.UnavailableReason is null && Report is { IsValid: true } && !downloadingBeforeStart;
+
+    // Start is waiting for the hub model's download (its progress shows in the top bar).
+    bool downloadingBeforeStart;
 
     bool CanAbort => watchedStatus is RunStatus.Queued or RunStatus.Running;
 
@@ -144,6 +148,7 @@ public partial class TrainTab : IDisposable
             Notify(L["FixErrors"], Severity.Error);
             return;
         }
+        if (!await EnsureModelDownloadedAsync()) return;
         try
         {
             var job = await Jobs.EnqueueAsync(State.Build().Options);
@@ -155,6 +160,40 @@ public partial class TrainTab : IDisposable
         catch (InvalidOperationException e)
         {
             Notify(e.Message, Severity.Error);
+        }
+    }
+
+    /// <summary>
+    /// A hub model not on this machine yet downloads first, as LLaMA-Factory does on first use; the form then names
+    /// its snapshot folder. False (with the reason shown) when the download failed or was cancelled.
+    /// </summary>
+    async Task<bool> EnsureModelDownloadedAsync()
+    {
+        string? path = State.Options.Model.ModelNameOrPath;
+        if (!ModelDownloads.IsHubId(path)) return true;
+        downloadingBeforeStart = true;
+        Notify(L["DownloadingBeforeStart", path!], Severity.Info);
+        try
+        {
+            var download = Downloads.Start(path!);
+            if (await download.Completion is not { } folder)
+            {
+                Notify(download.Status == ModelDownloadStatus.Failed ? L["DownloadFailed", download.Error ?? ""] : L["DownloadCancelled"],
+                       download.Status == ModelDownloadStatus.Failed ? Severity.Error : Severity.Warning);
+                return false;
+            }
+            // The user may have chosen another model meanwhile: train what the form names now.
+            if (State.Options.Model.ModelNameOrPath == path)
+            {
+                State.Options.Model.ModelNameOrPath = folder;
+                State.NotifyChanged();
+            }
+            notice = null;
+            return !ModelDownloads.IsHubId(State.Options.Model.ModelNameOrPath) && State.Validate().IsValid;
+        }
+        finally
+        {
+            downloadingBeforeStart = false;
         }
     }
 
