@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Evaluation;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Evaluation;
 
@@ -20,9 +21,10 @@ public enum EvaluationMode
 /// The Evaluate tab's job in one browser tab (scoped per circuit): runs an evaluation off the UI thread with the
 /// form's options, collects progress lines, keeps the report and writes it to the output folder. Perplexity runs
 /// through <see cref="PerplexityEvaluation"/>; <see cref="EvaluationMode.Predict"/> is refused until a predict
-/// runner is plugged in here (the engine's BLEU/ROUGE prediction).
+/// runner is plugged in here (the engine's BLEU/ROUGE prediction). Paths outside the board's allowed folders
+/// (<see cref="BoardRoots"/>), the output folder included, are refused before anything is read or written.
 /// </summary>
-public sealed class EvaluationSession : IDisposable
+public sealed class EvaluationSession(BoardRoots roots) : IDisposable
 {
     /// <summary>The file a perplexity evaluation writes into the output folder.</summary>
     public const string ResultsFile = "perplexity_results.json";
@@ -69,6 +71,7 @@ public sealed class EvaluationSession : IDisposable
         try
         {
             if (Unavailable(mode) is { } reason) throw new NotSupportedException(reason);
+            roots.EnsureAllowed(copy, ["model_name_or_path", "adapter_name_or_path", "dataset_dir", "tokenized_path"], ("The output folder", outputDir));
             var texts = mode == EvaluationMode.PerplexityText
                 ? (text ?? "").Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList()
                 : null;

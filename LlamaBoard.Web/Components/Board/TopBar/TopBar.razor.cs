@@ -1,6 +1,7 @@
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.Localization;
@@ -24,6 +25,7 @@ public partial class TopBar : IDisposable
     [Inject] BoardState State { get; set; } = default!;
     [Inject] IModelCatalog Models { get; set; } = default!;
     [Inject] AdapterCatalog Adapters { get; set; } = default!;
+    [Inject] BoardRoots Roots { get; set; } = default!;
     [Inject] DeviceMonitor Devices { get; set; } = default!;
     [Inject] JobNotifier Notifier { get; set; } = default!;
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
@@ -105,7 +107,7 @@ public partial class TopBar : IDisposable
     }
 
     void CheckFolder() =>
-        folder = string.IsNullOrWhiteSpace(State.Options.Model.ModelNameOrPath) ? null : ModelFolderCheck.Check(State.Options.Model.ModelNameOrPath);
+        folder = string.IsNullOrWhiteSpace(State.Options.Model.ModelNameOrPath) ? null : ModelFolderCheck.Check(State.Options.Model.ModelNameOrPath, Roots);
 
     async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
 
