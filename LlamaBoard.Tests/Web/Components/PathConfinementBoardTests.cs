@@ -78,6 +78,23 @@ public sealed class PathConfinementBoardTests : IDisposable
     }
 
     [Fact]
+    public async Task The_model_list_leaves_out_links_to_models_outside()
+    {
+        var (context, _, _) = await RenderAsync();
+        await using var __ = context;
+        workspace.MakeModel("inside");
+        Directory.CreateSymbolicLink(Path.Combine(workspace.Root, "models", "linked"), elsewhere.MakeModel("outside"));
+
+        var names = context.Services.GetRequiredService<IModelCatalog>().List().Select(m => m.Name).ToList();
+
+        Assert.Contains("inside", names);
+        Assert.DoesNotContain("linked", names);
+        Assert.DoesNotContain(names, n => n.StartsWith("linked/", StringComparison.Ordinal));
+        // models/demo of the current directory is outside these roots, so the demo entry is not offered either.
+        Assert.DoesNotContain("demo", names);
+    }
+
+    [Fact]
     public async Task A_dataset_dir_outside_is_not_listed()
     {
         var (context, page, state) = await RenderAsync();
