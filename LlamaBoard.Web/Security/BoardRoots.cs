@@ -69,9 +69,12 @@ public sealed class BoardRoots
     public string? Refusal(string? path, string what)
     {
         if (string.IsNullOrWhiteSpace(path) || Allows(path)) return null;
-        return $"{what} '{path.Trim()}' is outside the folders this board may use ({string.Join(", ", Roots)}). " +
-               $"Choose a folder inside them, or ask whoever runs the board to add one to LlamaBoard:Roots (or {RootsVariable}).";
+        return $"{what} {Outside(path)}";
     }
+
+    string Outside(string path) =>
+        $"'{path.Trim()}' is outside the folders this board may use ({string.Join(", ", Roots)}). " +
+        $"Choose a folder inside them, or ask whoever runs the board to add one to LlamaBoard:Roots (or {RootsVariable}).";
 
     /// <summary>
     /// Like <see cref="Refusal"/> for a model or adapter value, which may also be a hub id (downloaded into the hub
@@ -97,13 +100,14 @@ public sealed class BoardRoots
     {
         ArgumentNullException.ThrowIfNull(options);
         var messages = new List<ConfigMessage>();
+        // ConfigMessage puts the key in front of the text itself.
         void Model(string key, string? value)
         {
-            if (ModelRefusal(value, key) is { } refusal) messages.Add(ConfigMessage.Error(key, refusal[(key.Length + 1)..].TrimStart()));
+            if (ModelRefusal(value, key) is not null) messages.Add(ConfigMessage.Error(key, Outside(value!)));
         }
         void Folder(string key, string? value)
         {
-            if (Refusal(value, key) is { } refusal) messages.Add(ConfigMessage.Error(key, refusal[(key.Length + 1)..].TrimStart()));
+            if (Refusal(value, key) is not null) messages.Add(ConfigMessage.Error(key, Outside(value!)));
         }
         Model("model_name_or_path", options.Model.ModelNameOrPath);
         foreach (string adapter in options.Model.AdapterNameOrPath ?? []) Model("adapter_name_or_path", adapter);
