@@ -38,7 +38,8 @@ public static class HostingExtensions
 
     /// <summary>
     /// Binds <see cref="BoardSettings"/> (environment variables LLAMABOARD_WORKSPACE and LLAMABOARD_TOKEN override
-    /// appsettings; the command line overrides both) and the workspace, created when first needed.
+    /// appsettings; the command line overrides both), the workspace, created when first needed, and the folders the
+    /// board may touch (<see cref="BoardRoots"/>; LLAMABOARD_ROOTS replaces the configured list).
     /// </summary>
     public static IHostApplicationBuilder AddBoardSettings(this IHostApplicationBuilder builder)
     {
@@ -58,6 +59,10 @@ public static class HostingExtensions
         }
         builder.Services.Configure<BoardSettings>(builder.Configuration.GetSection(BoardSettings.Section));
         builder.Services.AddSingleton(services => new BoardWorkspace(services.GetRequiredService<IOptions<BoardSettings>>().Value.Workspace));
+        // The hub caches join the roots: a catalogue model the board downloads is used from its snapshot folder there.
+        builder.Services.AddSingleton(services => BoardRoots.From(services.GetRequiredService<IOptions<BoardSettings>>().Value,
+                                                                  services.GetRequiredService<BoardWorkspace>())
+            .WithHubCaches(services.GetRequiredService<ModelDownloads>().Options));
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using LlamaBoard.Engine.Data.Converters;
 using LlamaBoard.Engine.Data.Readers;
+using LlamaBoard.Engine.Runtime;
 
 namespace LlamaBoard.Engine.Data;
 
@@ -36,13 +37,21 @@ public static class DatasetLoader
                                                $"--repo-type dataset {dataset.Location} --local-dir {registry.Directory}/" +
                                                $"{dataset.Name}`), then set \"file_name\" to the downloaded file or folder");
         }
-        string path = Path.Combine(registry.Directory, dataset.Location);
+        // The registry refused names that leave dataset_dir; checked again here for attributes made elsewhere.
+        string path = PathConfinement.CombineInside(registry.Directory, dataset.Location)
+                      ?? throw new DatasetException($"file_name '{dataset.Location}' leads outside dataset_dir {registry.Directory}",
+                                                    dataset.Name, registry.InfoPath, field: "file_name",
+                                                    remedy: "give a file or folder inside dataset_dir, or copy the data there");
         List<string> files;
         if (Directory.Exists(path))
         {
             files = [.. Directory.EnumerateFiles(path)
                                  .Where(f => !Path.GetFileName(f).StartsWith('.'))
                                  .Order(StringComparer.Ordinal)];
+            // A link inside the dataset's folder may point anywhere: such files are refused by name.
+            if (files.FirstOrDefault(f => PathConfinement.CombineInside(registry.Directory, Path.GetRelativePath(registry.Directory, f)) is null) is { } escaping)
+                throw new DatasetException($"'{Path.GetFileName(escaping)}' in {path} is a link to a file outside dataset_dir {registry.Directory}",
+                                           dataset.Name, escaping, remedy: "copy the file into the dataset folder instead of linking it");
             if (files.Count == 0)
                 throw new DatasetException($"the folder {path} holds no data files", dataset.Name);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaBoard.Engine.Runtime;
 
 namespace LlamaBoard.Engine.Data;
 
@@ -148,6 +149,11 @@ public sealed class DatasetRegistry
         if (source is null)
             throw new DatasetException($"entry '{name}' has no file_name (nor a hub URL)", file: InfoPath,
                                        remedy: "add \"file_name\": the data file or folder, relative to " + Directory);
+        // A dataset_info.json may come from anyone (a shared folder, a download): its file names must not reach
+        // files elsewhere on the machine, through '..', an absolute path or a link inside dataset_dir.
+        if (source.Value.Source == DatasetSource.File && PathConfinement.CombineInside(Directory, source.Value.Location) is null)
+            throw Error("file_name", $"'{source.Value.Location}' leads outside dataset_dir {Directory}; LlamaBoard reads dataset files only from inside it",
+                        "give a file or folder inside dataset_dir (a relative name without '..', not a link to elsewhere), or copy the data there");
 
         var formatting = DatasetFormatting.Alpaca;
         if (Str("formatting") is { } f)

@@ -45,12 +45,12 @@ internal sealed class HfSnapshotDownloader
         }
 
         var listing = cache.ReadTree(repo, commit);
-        if (listing is null)
-        {
-            listing = await api.ListTreeAsync(repo, commit, ct).ConfigureAwait(false)
-                      ?? siblings.Select(s => new HubFileEntry(s, null, null, null)).ToList();
-            cache.WriteTree(repo, commit, listing);
-        }
+        bool listed = listing is null;
+        listing ??= await api.ListTreeAsync(repo, commit, ct).ConfigureAwait(false)
+                    ?? siblings.Select(s => new HubFileEntry(s, null, null, null)).ToList();
+        // Before the listing is kept or any of its paths is used: a hostile listing must not reach the disk.
+        HubListingPaths.EnsureContained(listing.Select(f => f.Path), repo, listed ? "The Hugging Face hub" : "The cached Hugging Face listing");
+        if (listed) cache.WriteTree(repo, commit, listing);
         cache.WriteRef(repo, revision, commit);
         var entries = listing.ToDictionary(f => f.Path, StringComparer.Ordinal);
 

@@ -49,6 +49,8 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         {
             return FromCache(repo, revision, filter, manifest, tracker, e);
         }
+        // Before anything is read or written by these paths.
+        HubListingPaths.EnsureContained(listing.Select(f => f.Path), repo, "ModelScope");
         var entries = listing.ToDictionary(f => f.Path, StringComparer.Ordinal);
         manifest.SetListing(revision, listing);
 
@@ -146,6 +148,8 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         if (!Directory.Exists(folder))
             throw new HubException(HubErrorKind.NotInCache, Fail($"the ModelScope cache at {options.ModelScopeCacheDir} holds no copy of {repo}"), networkError);
         var listing = manifest.Listing(revision);
+        // The manifest is a file on disk that anyone with access to the cache could edit.
+        if (listing is not null) HubListingPaths.EnsureContained(listing.Keys, repo, "The cached ModelScope listing");
         IReadOnlyCollection<string> paths = listing?.Keys.ToList() ?? Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(folder, f).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(p => !p.Split('/').Any(s => s.StartsWith('.'))).ToList();
@@ -169,13 +173,7 @@ internal sealed class ModelScopeDownloader(HubHttp http, HubOptions options)
         ? (owner, name)
         : throw new HubException(HubErrorKind.InvalidRequest, $"ModelScope ids are 'owner/name'; '{repo.Id}' has no owner.");
 
-    static string SafeCombine(string root, string path, HubRepoId repo)
-    {
-        string full = Path.GetFullPath(Path.Combine(root, Path.Combine(path.Split('/'))));
-        if (path.Split('/').Any(s => s is "" or "." or "..") || !full.StartsWith(Path.GetFullPath(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new HubException(HubErrorKind.ServerError, $"ModelScope listed a file path '{path}' in {repo} that would leave the model folder; refusing it.");
-        return full;
-    }
+    static string SafeCombine(string root, string path, HubRepoId repo) => HubListingPaths.Combine(root, path, repo, "ModelScope");
 
     /// <summary>
     /// <c>.llamaboard.json</c>: per revision, every file with size and sha256 as listed, and which local files were

@@ -5,6 +5,7 @@ using LlamaBoard.Web;
 using LlamaBoard.Web.Chat;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 using LlamaBoard.Web.Settings;
 using Microsoft.EntityFrameworkCore;
@@ -32,6 +33,7 @@ public static class BoardTestContext
         services.AddLocalization(options => options.ResourcesPath = "Resources");
         var board = new BoardWorkspace(workspace);
         services.AddSingleton(board);
+        services.AddSingleton(provider => Roots(board).WithHubCaches(provider.GetRequiredService<ModelDownloads>().Options));
         services.AddDbContextFactory<RunHistoryContext>(options => options.UseSqlite($"Data Source={board.DatabasePath}"));
         services.AddSingleton<RunHistory>();
         services.AddSingleton(new TrainerRegistration(runner is null ? null : () => runner));
@@ -56,6 +58,12 @@ public static class BoardTestContext
         services.AddScoped<LlamaBoard.Web.Evaluation.EvaluationSession>();
         return services;
     }
+
+    /// <summary>The shared folder of test fixtures (temporary workspaces, the memorized chat model).</summary>
+    public static string FixturesRoot => Path.Combine(Path.GetTempPath(), "llamaboard-tests");
+
+    /// <summary>The roots the test board uses: the board's defaults and <see cref="FixturesRoot"/>; confinement tests replace them.</summary>
+    public static BoardRoots Roots(BoardWorkspace workspace) => new([.. BoardRoots.Defaults(workspace), FixturesRoot]);
 
     /// <summary>A bUnit context with the board's services; the history is migrated and the job service started.</summary>
     public static async Task<BunitContext> CreateAsync(TempWorkspace workspace, ITrainingRunner? runner = null,

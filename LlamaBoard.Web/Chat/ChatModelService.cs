@@ -1,5 +1,6 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Inference;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 
 namespace LlamaBoard.Web.Chat;
@@ -25,9 +26,10 @@ public sealed record LoadedChatModel(ChatEngine Engine, string ModelPath, IReadO
 /// Holds the model the Chat tab loaded: one base in memory with the chosen adapters beside it
 /// (<see cref="ModelHost"/>), shared by every browser tab, as LLaMA-Factory's board keeps one chat model per
 /// process. Loading runs on a thread of its own (libtorch work is synchronous); unloading waits for a generation in
-/// progress to give the model back.
+/// progress to give the model back. The model and adapter folders must lie inside the board's allowed folders
+/// (<see cref="BoardRoots"/>).
 /// </summary>
-public sealed class ChatModelService : IDisposable
+public sealed class ChatModelService(BoardRoots roots) : IDisposable
 {
     readonly SemaphoreSlim gate = new(1, 1);
 
@@ -47,11 +49,13 @@ public sealed class ChatModelService : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A setting or adapter is wrong (the message says which).</exception>
     /// <exception cref="InvalidDataException">An adapter does not fit the model.</exception>
+    /// <exception cref="UnauthorizedAccessException">The model or an adapter lies outside the allowed folders; the loaded model stays.</exception>
     public async Task<LoadedChatModel> LoadAsync(LlamaBoardOptions options, IReadOnlyList<AdapterChoice> adapters,
                                                  Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(adapters);
+        roots.EnsureAllowed(options, ["model_name_or_path"], [.. adapters.Select(a => ($"The adapter {a.Label}", (string?)a.Path))]);
         await gate.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {

@@ -3,6 +3,7 @@ using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Evaluation;
 using LlamaBoard.Engine.Training;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Evaluation;
 
@@ -24,9 +25,10 @@ public enum EvaluationMode
 /// The Evaluate tab's job in one browser tab (scoped per circuit): runs an evaluation off the UI thread with the
 /// form's options, collects progress lines, keeps the report and writes it to the output folder. Perplexity runs
 /// through <see cref="PerplexityEvaluation"/>; <see cref="EvaluationMode.Predict"/> runs the engine's
-/// <see cref="EvaluationRun"/> (the trainer's event stream gives the progress) and reads its result files back.
+/// <see cref="EvaluationRun"/> (the trainer's event stream gives the progress) and reads its result files back. Paths outside the board's allowed folders
+/// (<see cref="BoardRoots"/>), the output folder included, are refused before anything is read or written.
 /// </summary>
-public sealed class EvaluationSession : IDisposable
+public sealed class EvaluationSession(BoardRoots roots) : IDisposable
 {
     /// <summary>The file a perplexity evaluation writes into the output folder.</summary>
     public const string ResultsFile = "perplexity_results.json";
@@ -85,6 +87,7 @@ public sealed class EvaluationSession : IDisposable
         try
         {
             if (Unavailable(mode) is { } reason) throw new NotSupportedException(reason);
+            roots.EnsureAllowed(copy, ["model_name_or_path", "adapter_name_or_path", "dataset_dir", "tokenized_path"], ("The output folder", outputDir));
             if (mode == EvaluationMode.Predict)
             {
                 await PredictAsync(copy, outputDir, stop.Token).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Export;
 using LlamaBoard.Engine.Training;
 using LlamaBoard.Engine.Training.Recipes;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Export;
 
@@ -13,9 +14,10 @@ public sealed record ExportedFile(string Path, long Bytes);
 /// <summary>
 /// The Export tab's job in one browser tab (scoped per circuit): runs the engine's <see cref="IModelExporter"/> on a
 /// thread of its own with the form's options (model, adapters merged in order, export_dir, format, GGUF type,
-/// shard size, dtype, device), collects its progress lines, and ends with the files written or the error.
+/// shard size, dtype, device), collects its progress lines, and ends with the files written or the error. Paths
+/// outside the board's allowed folders (<see cref="BoardRoots"/>) are refused before anything is read or written.
 /// </summary>
-public sealed class ExportSession(IModelExporter exporter) : IDisposable
+public sealed class ExportSession(IModelExporter exporter, BoardRoots roots) : IDisposable
 {
     readonly Lock sync = new();
     readonly List<string> lines = [];
@@ -59,6 +61,7 @@ public sealed class ExportSession(IModelExporter exporter) : IDisposable
         var copy = options.Clone();
         try
         {
+            roots.EnsureAllowed(copy, ["model_name_or_path", "adapter_name_or_path", "export_dir"]);
             var result = await Task.Factory.StartNew(() => Export(copy, stop.Token), stop.Token,
                                                      TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             Files = result.Files.Select(f => new ExportedFile(f, File.Exists(f) ? new FileInfo(f).Length : 0)).ToList();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Models;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Settings;
 
 namespace LlamaBoard.Web.Services;
@@ -14,12 +15,14 @@ namespace LlamaBoard.Web.Services;
 public sealed class BoardState
 {
     readonly BoardWorkspace workspace;
+    readonly BoardRoots roots;
     bool outputDirIsDefault = true;
 
     /// <summary>A fresh form with LlamaBoard's web defaults.</summary>
-    public BoardState(BoardWorkspace workspace, IModelCatalog models)
+    public BoardState(BoardWorkspace workspace, IModelCatalog models, BoardRoots roots)
     {
         this.workspace = workspace;
+        this.roots = roots;
         Options = WebDefaults();
         if (models.List().FirstOrDefault(m => Directory.Exists(m.Path) || DemoModel.IsDemoPath(m.Path)) is { } model)
         {
@@ -134,15 +137,19 @@ public sealed class BoardState
 
     /// <summary>
     /// Everything wrong with the form for training: the engine's validation of <see cref="Build"/>'s options, the
-    /// extra-arguments messages (under key extra_args), and the model folder check (under model_name_or_path; a hub
-    /// model not downloaded yet is only a warning for training, since Start downloads it first).
+    /// extra-arguments messages (under key extra_args), every path outside the board's allowed folders (under its
+    /// key, <see cref="BoardRoots"/>), and the model folder check (under model_name_or_path; a hub model
+    /// not downloaded yet is only a warning for training, since Start downloads it first).
     /// </summary>
     public ValidationReport Validate(OptionsPurpose purpose = OptionsPurpose.Train)
     {
         var (options, extra) = Build();
         var report = new ValidationReport(extra.Messages);
         report.AddRange(OptionsValidator.Validate(options, purpose).Messages);
-        if (options.Model.ModelNameOrPath is { Length: > 0 } path && ModelFolderCheck.Check(path) is { IsValid: false } folder)
+        var outside = roots.Check(options);
+        report.AddRange(outside);
+        if (options.Model.ModelNameOrPath is { Length: > 0 } path && outside.All(m => m.Key != "model_name_or_path") &&
+            ModelFolderCheck.Check(path, roots) is { IsValid: false } folder)
         {
             // A hub model downloads when training starts (as LLaMA-Factory does on first use); other uses need it first.
             report.Add(folder.HubId is not null && purpose == OptionsPurpose.Train

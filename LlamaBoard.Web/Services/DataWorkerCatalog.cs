@@ -2,15 +2,17 @@ using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
 using LlamaBoard.Engine.Data.Templates;
 using LlamaBoard.Engine.Tokenization;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Services;
 
 /// <summary>
 /// <see cref="IDatasetCatalog"/> over the data pipeline: names from <see cref="DatasetRegistry"/> filtered by stage as
 /// LlamaBoard does (ranking datasets for rm and dpo, the others for the rest), and previews from
-/// <see cref="DatasetPreview"/>, templated with the form's template and the model folder's tokenizer.
+/// <see cref="DatasetPreview"/>, templated with the form's template and the model folder's tokenizer. A dataset_dir
+/// or model folder outside the board's allowed folders (<see cref="BoardRoots"/>) is neither listed nor read.
 /// </summary>
-public sealed class DataWorkerCatalog : IDatasetCatalog
+public sealed class DataWorkerCatalog(BoardRoots roots) : IDatasetCatalog
 {
     /// <inheritdoc/>
     public string? PreviewUnavailableReason => null;
@@ -18,9 +20,11 @@ public sealed class DataWorkerCatalog : IDatasetCatalog
     /// <inheritdoc/>
     public DatasetList List(string datasetDir, TrainingStage stage)
     {
+        string folder = string.IsNullOrWhiteSpace(datasetDir) ? "data" : datasetDir;
+        if (roots.Refusal(folder, "dataset_dir") is { } refusal) return new([], refusal);
         try
         {
-            var registry = DatasetRegistry.Load(string.IsNullOrWhiteSpace(datasetDir) ? "data" : datasetDir);
+            var registry = DatasetRegistry.Load(folder);
             bool wantRanking = stage is TrainingStage.Reward or TrainingStage.Dpo;
             return new([.. registry.Names.Where(name => registry.Get(name).Ranking == wantRanking)]);
         }
@@ -34,6 +38,8 @@ public sealed class DataWorkerCatalog : IDatasetCatalog
     public Task<DatasetPreviewPage> PreviewAsync(LlamaBoardOptions options, string dataset, int page, int pageSize, CancellationToken cancellation = default) =>
         Task.Run(() =>
         {
+            if ((roots.Refusal(options.Data.DatasetDir, "dataset_dir") ?? roots.ModelRefusal(options.Model.ModelNameOrPath, "model_name_or_path")) is { } refusal)
+                throw new UnauthorizedAccessException(refusal);
             var stage = DataStages.From(options.Finetuning.Stage);
             var tokenizer = TokenizerOf(options.Model.ModelNameOrPath);
             // The preview reads from the start of the dataset; one record more than the page tells whether another page exists.

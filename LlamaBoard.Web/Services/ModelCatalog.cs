@@ -1,4 +1,5 @@
 using LlamaBoard.Engine.Models;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Settings;
 
 namespace LlamaBoard.Web.Services;
@@ -19,18 +20,21 @@ public interface IModelCatalog
 /// <summary>
 /// Model folders found on this machine: <c>models/*</c> (and <c>models/*/*</c>) under the current directory and the
 /// workspace, each holding a config.json, then the hub catalogue of supported families and sizes (hub id and chat
-/// template; a hub id not on this machine yet is downloaded by the top bar, or when Start is pressed).
+/// template; a hub id not on this machine yet is downloaded by the top bar, or when Start is pressed). Folders outside the
+/// board's allowed folders (<see cref="BoardRoots"/>), links leading out included, are not listed.
 /// </summary>
-public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
+public sealed class LocalModelCatalog(BoardWorkspace workspace, BoardRoots allowed) : IModelCatalog
 {
     /// <inheritdoc/>
     public IReadOnlyList<ModelChoice> List()
     {
         var roots = new[] { Path.GetFullPath("models"), Path.Combine(workspace.Root, "models") }.Distinct();
         var found = new SortedDictionary<string, ModelChoice>(StringComparer.OrdinalIgnoreCase);
-        foreach (string root in roots.Where(Directory.Exists))
+        foreach (string root in roots.Where(r => allowed.Allows(r) && Directory.Exists(r)))
         {
-            foreach (string folder in SafeFolders(root).Concat(SafeFolders(root).SelectMany(SafeFolders)))
+            // A link leading out of the roots is neither listed nor looked into.
+            var children = SafeFolders(root).Where(allowed.Allows).ToList();
+            foreach (string folder in children.Concat(children.SelectMany(SafeFolders).Where(allowed.Allows)))
             {
                 if (!File.Exists(Path.Combine(folder, "config.json"))) continue;
                 string name = Path.GetRelativePath(root, folder).Replace('\\', '/');
@@ -38,7 +42,7 @@ public sealed class LocalModelCatalog(BoardWorkspace workspace) : IModelCatalog
             }
         }
         // The demo model is offered even before it exists: the trainer creates it on first use.
-        if (!found.Values.Any(m => m.Path == Path.GetFullPath(DemoModel.RelativePath)))
+        if (!found.Values.Any(m => m.Path == Path.GetFullPath(DemoModel.RelativePath)) && allowed.Allows(DemoModel.RelativePath))
             found.TryAdd("demo", new ModelChoice("demo", DemoModel.RelativePath, "qwen3"));
         var catalogue = LlamaBoard.Engine.Hub.ModelCatalog.All
             .Where(m => !found.ContainsKey(m.Name))

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlamaBoard.Engine.Hub;
 using LlamaBoard.Engine.Models;
+using LlamaBoard.Web.Security;
 
 namespace LlamaBoard.Web.Services;
 
@@ -12,7 +13,8 @@ namespace LlamaBoard.Web.Services;
 public sealed record ModelFolderResult(bool IsValid, string Message, string? ModelType = null, string? HubId = null);
 
 /// <summary>
-/// Checks a model folder when the user types or picks it: the folder exists, holds a readable config.json, and its
+/// Checks a model folder when the user types or picks it: the folder lies inside the board's allowed folders
+/// (<see cref="BoardRoots"/>; nothing outside is even looked at), exists, holds a readable config.json, and its
 /// model_type is one LlamaBoard can load. Messages name the path and say what to do.
 /// </summary>
 public static class ModelFolderCheck
@@ -20,11 +22,15 @@ public static class ModelFolderCheck
     /// <summary>The config.json model_type values LlamaBoard's model loader accepts (its family presets).</summary>
     public static IReadOnlyCollection<string> SupportedTypes => ModelFamilies.SupportedTypes;
 
-    /// <summary>Checks <paramref name="path"/> (relative paths against the current directory).</summary>
-    public static ModelFolderResult Check(string? path)
+    /// <summary>Checks <paramref name="path"/> (relative paths against the current directory) within <paramref name="roots"/>.</summary>
+    public static ModelFolderResult Check(string? path, BoardRoots roots)
     {
+        ArgumentNullException.ThrowIfNull(roots);
         if (string.IsNullOrWhiteSpace(path))
             return new(false, "Choose a model: give the folder of a Hugging Face model (config.json, *.safetensors, tokenizer.json).");
+        // Before any look at the disk: whether a folder outside exists is itself not to be told.
+        if (roots.ModelRefusal(path, "The model folder") is { } refusal)
+            return new(false, refusal);
         string folder;
         try
         {

@@ -28,6 +28,15 @@ public sealed class BoardSettings
     /// </summary>
     public string? AccessToken { get; set; }
 
+    /// <summary>
+    /// The folders the board may list, read and write: every path typed into it (model, adapters, dataset_dir,
+    /// output_dir, export_dir, the evaluation folder) must lie inside one of them, links resolved. Relative entries
+    /// count from the current directory. The environment variable <c>LLAMABOARD_ROOTS</c> (folders separated by ':'
+    /// on Linux and macOS, ';' on Windows) replaces this list. Default (empty): <c>models</c>, <c>data</c> and the
+    /// workspace (which holds saves/, configs/ and models/).
+    /// </summary>
+    public IList<string> Roots { get; } = [];
+
     /// <summary>Seconds between footer readings of device memory. Default: 3.</summary>
     public double FooterRefreshSeconds { get; set; } = 3;
 

@@ -4,6 +4,7 @@ using LlamaBoard.Engine.Models;
 using LlamaBoard.Tests.Engine.Inference;
 using LlamaBoard.Tests.Web.Fakes;
 using LlamaBoard.Web.Chat;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 
 namespace LlamaBoard.Tests.Web.Chat;
@@ -45,7 +46,7 @@ public class ChatSessionTests
         options.Generating.Temperature = 0.9; // sampling: the same seed must reach every pane
         string adapter = AdapterFixtures.Write(options.Model.ModelNameOrPath!, Path.Combine(workspace.Root, "adapter"),
                                                ["q_proj", "v_proj"], rank: 4, dora: false, seed: 3);
-        using var models = new ChatModelService();
+        using var models = new ChatModelService(new BoardRoots([BoardTestContext.FixturesRoot]));
         var loaded = await models.LoadAsync(options, [new AdapterChoice("run-1", adapter)]);
         Assert.Equal(["run-1"], loaded.Targets.Skip(1).Select(t => t.Name));
         Assert.Null(loaded.Targets[0].AdapterFolder);
@@ -80,7 +81,7 @@ public class ChatSessionTests
     public async Task Thoughts_stay_apart_and_history_carries_the_answers()
     {
         var options = MemorizedOptions();
-        using var models = new ChatModelService();
+        using var models = new ChatModelService(new BoardRoots([BoardTestContext.FixturesRoot]));
         await models.LoadAsync(options, []);
         using var session = new ChatSession(models);
 
@@ -116,7 +117,7 @@ public class ChatSessionTests
         options.Generating.DoSample = false;
         options.Generating.MaxNewTokens = 20_000; // the random demo model would go on for a long time (within its 32k context)
         string adapter = AdapterFixtures.Write(demo, Path.Combine(workspace.Root, "adapter"), ["q_proj"], rank: 2, dora: false, seed: 1);
-        using var models = new ChatModelService();
+        using var models = new ChatModelService(new BoardRoots([BoardTestContext.FixturesRoot]));
         await models.LoadAsync(options, [new AdapterChoice("a", adapter)]);
         using var session = new ChatSession(models);
 
@@ -140,7 +141,7 @@ public class ChatSessionTests
     {
         using var workspace = new TempWorkspace();
         string notAnAdapter = Directory.CreateDirectory(Path.Combine(workspace.Root, "empty")).FullName;
-        using var models = new ChatModelService();
+        using var models = new ChatModelService(new BoardRoots([BoardTestContext.FixturesRoot]));
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => models.LoadAsync(MemorizedOptions(), [new AdapterChoice("x", notAnAdapter)]));
         Assert.Contains(notAnAdapter, failure.Message, StringComparison.Ordinal);
         Assert.Null(models.Current);

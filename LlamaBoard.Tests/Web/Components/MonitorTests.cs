@@ -8,6 +8,7 @@ using LlamaBoard.Web.Components.Pages;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Web.Monitoring;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
@@ -142,7 +143,7 @@ public class MonitorTests
     public void Datasets_are_listed_by_stage_from_dataset_info()
     {
         using var workspace = new TempWorkspace();
-        var catalog = new DataWorkerCatalog();
+        var catalog = new DataWorkerCatalog(new BoardRoots([workspace.Root]));
         string data = workspace.MakeData();
         Assert.Equal(["demo_sft", "identity"], catalog.List(data, TrainingStage.Sft).Names);
         Assert.Equal(["demo_dpo"], catalog.List(data, TrainingStage.Dpo).Names);

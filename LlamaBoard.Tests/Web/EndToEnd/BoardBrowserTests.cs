@@ -220,9 +220,11 @@ public class BoardBrowserTests(ITestOutputHelper output)
         LlamaBoard.Engine.Models.DemoModel.EnsureCreated(model);
         string data = Path.Combine(LlamaBoard.Tests.Engine.Configuration.ConfigTestKit.RepositoryRoot(), "data");
 
-        // The app as shipped: the engine's real trainer, chat engine and exporter.
+        // The app as shipped: the engine's real trainer, chat engine and exporter. The project's data folder is
+        // outside the default roots (the test runs in bin/), so it is allowed explicitly, as a user would.
         await using var app = BoardHost.Build(
-            ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--LlamaBoard:Workspace={workspace.Root}"]);
+            ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--LlamaBoard:Workspace={workspace.Root}",
+             $"--LlamaBoard:Roots:0={workspace.Root}", $"--LlamaBoard:Roots:1={data}"]);
         await app.StartAsync();
         try
         {

@@ -36,7 +36,8 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
 
         await using var app = BoardHost.Build(
             ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--LlamaBoard:Workspace={workspace.Root}",
-             $"--HF_ENDPOINT={bed.Hub.Endpoint}", $"--HF_HUB_CACHE={bed.CacheDir}", "--HF_HUB_DOWNLOAD_TIMEOUT=120"]);
+             $"--HF_ENDPOINT={bed.Hub.Endpoint}", $"--HF_HUB_CACHE={bed.CacheDir}", "--HF_HUB_DOWNLOAD_TIMEOUT=120",
+             $"--LlamaBoard:Roots:0={workspace.Root}", $"--LlamaBoard:Roots:1={data}"]);
         await app.StartAsync();
         try
         {

@@ -41,7 +41,7 @@ public class ModelDownloadsTests
         Assert.NotNull(folder);
         Assert.Contains("models--Qwen--Qwen3-0.6B" + Path.DirectorySeparatorChar + "snapshots", folder, StringComparison.Ordinal);
         Assert.Equal(weights.Content, File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
-        Assert.True(ModelFolderCheck.Check(folder).IsValid);
+        Assert.True(ModelFolderCheck.Check(folder, new LlamaBoard.Web.Security.BoardRoots([downloads.Options.CacheDir])).IsValid);
         lock (reports) Assert.Equal(DownloadPhase.Completed, reports[^1].Phase);
         Assert.Equal(folder, await downloads.CachedFolderAsync(Id));
     }

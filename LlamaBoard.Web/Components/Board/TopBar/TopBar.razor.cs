@@ -2,6 +2,7 @@ using LlamaBoard.Engine.Hub;
 using LlamaBoard.Web.Data;
 using LlamaBoard.Web.Jobs;
 using LlamaBoard.Engine.Configuration;
+using LlamaBoard.Web.Security;
 using LlamaBoard.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.Localization;
@@ -26,6 +27,7 @@ public partial class TopBar : IDisposable
     [Inject] IModelCatalog Models { get; set; } = default!;
     [Inject] ModelDownloads Downloads { get; set; } = default!;
     [Inject] AdapterCatalog Adapters { get; set; } = default!;
+    [Inject] BoardRoots Roots { get; set; } = default!;
     [Inject] DeviceMonitor Devices { get; set; } = default!;
     [Inject] JobNotifier Notifier { get; set; } = default!;
     [Inject] IStringLocalizer<BoardText> L { get; set; } = default!;
@@ -134,7 +136,7 @@ public partial class TopBar : IDisposable
     void CheckFolder()
     {
         checkedPath = State.Options.Model.ModelNameOrPath;
-        folder = string.IsNullOrWhiteSpace(checkedPath) ? null : ModelFolderCheck.Check(checkedPath);
+        folder = string.IsNullOrWhiteSpace(checkedPath) ? null : ModelFolderCheck.Check(checkedPath, Roots);
     }
 
     async Task LoadAdaptersAsync() => adapters = await Adapters.ListAsync(State.Options.Model.ModelNameOrPath);
