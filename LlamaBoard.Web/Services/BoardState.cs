@@ -116,6 +116,7 @@ public sealed class BoardState
     public void NewRun()
     {
         if (!outputDirIsDefault) return;
+        lastStartedOutputDir = Options.Training.OutputDir;
         Options.Training.OutputDir = null;
         NotifyChanged();
     }
@@ -209,8 +210,15 @@ public sealed class BoardState
         string run = Options.Training.OutputDir is { Length: > 0 } current && Path.GetFileName(current).StartsWith("train_", StringComparison.Ordinal)
             ? Path.GetFileName(current)
             : "train_" + Stamp();
-        Options.Training.OutputDir = Path.Combine(workspace.SavesDir, Sanitize(model), method, run);
+        string folder = Path.Combine(workspace.SavesDir, Sanitize(model), method, run);
+        // Names have one-second resolution: a run started within the same second as the last one (or a folder that
+        // exists) gets a counter, so the next run never lands in the previous run's folder.
+        for (int n = 2; string.Equals(folder, lastStartedOutputDir, StringComparison.Ordinal) || Directory.Exists(folder); n++)
+            folder = Path.Combine(workspace.SavesDir, Sanitize(model), method, $"{run}-{n}");
+        Options.Training.OutputDir = folder;
     }
+
+    string? lastStartedOutputDir;
 
     static string Sanitize(string name) => string.Concat(name.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '/' ? '_' : c));
 

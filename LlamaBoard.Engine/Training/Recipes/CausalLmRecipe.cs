@@ -1,6 +1,5 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
-using LlamaBoard.Engine.Data.Processors;
 using LlamaBoard.Engine.Evaluation;
 
 namespace LlamaBoard.Engine.Training.Recipes;
@@ -29,19 +28,10 @@ public sealed class CausalLmRecipe(TrainingStage stage, DataStage dataStage) : I
     public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
     {
         if (EvaluationRun.IsEvaluationOnly(options)) return EvaluationRun.Run(options, progress, stop);
-        var device = RecipeSetup.Device(options);
-        string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
-        var data = RecipeSetup.Data(options, dataStage, modelFolder, progress, stop);
-        using var model = TrainableModel.Load(options, modelFolder, device, line => progress.Report(new TrainingLog(TrainingLogLevel.Info, line)));
-        var collator = data.CreateCollator(PaddingSide.Right);
-        RecipeSetup.SaveArguments(options);
-        var loop = new TrainingLoop(model, data.Train, data.Eval, collator,
-                                    new CausalLmObjective(model.Model, dataStage), options, device, progress)
-        {
-            AfterTraining = options.Training.DoPredict && dataStage == DataStage.Supervised
-                ? token => EvaluationRun.PredictAfterTraining(options, model.Model, modelFolder, progress, token)
-                : null,
-        };
-        return loop.Run(stop);
+        return LoopRecipe.Run(options, dataStage, progress, stop, run => new StageParts(
+            new CausalLmObjective(run.Model.Model, dataStage),
+            AfterTraining: options.Training.DoPredict && dataStage == DataStage.Supervised
+                ? token => EvaluationRun.PredictAfterTraining(options, run.Model.Model, run.ModelFolder, progress, token)
+                : null));
     }
 }

@@ -1,6 +1,5 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
-using LlamaBoard.Engine.Data.Processors;
 using LlamaBoard.Engine.Training.Preference;
 
 namespace LlamaBoard.Engine.Training.Recipes;
@@ -15,22 +14,16 @@ public sealed class DpoRecipe : ITrainingRecipe
     public TrainingStage Stage => TrainingStage.Dpo;
 
     /// <inheritdoc />
-    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
-    {
-        var device = RecipeSetup.Device(options);
-        string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
-        var data = RecipeSetup.Data(options, DataStage.Pairwise, modelFolder, progress, stop);
-        using var model = TrainableModel.Load(options, modelFolder, device, line => progress.Report(new TrainingLog(TrainingLogLevel.Info, line)));
-        var settings = options.Finetuning.Preference;
-        using var reference = DpoObjective.IsReferenceFree(settings.Loss) ? null : ReferenceModel.Create(options, model, device);
-        progress.Report(new TrainingLog(TrainingLogLevel.Info, reference is null
-            ? $"pref_loss {settings.Loss.ToString().ToLowerInvariant()} needs no reference model."
-            : $"Reference model: {reference.Description}."));
-        var collator = data.CreateCollator(PaddingSide.Right);
-        RecipeSetup.SaveArguments(options);
-        var loop = new TrainingLoop(model, data.Train, data.Eval, collator, new DpoObjective(model.Model, reference, settings), options, device, progress);
-        return loop.Run(stop);
-    }
+    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop) =>
+        LoopRecipe.Run(options, DataStage.Pairwise, progress, stop, run =>
+        {
+            var settings = options.Finetuning.Preference;
+            var reference = DpoObjective.IsReferenceFree(settings.Loss) ? null : ReferenceModel.Create(options, run.Model, run.Device);
+            run.Log(reference is null
+                ? $"pref_loss {settings.Loss.ToString().ToLowerInvariant()} needs no reference model."
+                : $"Reference model: {reference.Description}.");
+            return new StageParts(new DpoObjective(run.Model.Model, reference, settings), reference);
+        });
 }
 
 /// <summary>
@@ -43,18 +36,11 @@ public sealed class KtoRecipe : ITrainingRecipe
     public TrainingStage Stage => TrainingStage.Kto;
 
     /// <inheritdoc />
-    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
-    {
-        var device = RecipeSetup.Device(options);
-        string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
-        var data = RecipeSetup.Data(options, DataStage.Feedback, modelFolder, progress, stop);
-        using var model = TrainableModel.Load(options, modelFolder, device, line => progress.Report(new TrainingLog(TrainingLogLevel.Info, line)));
-        using var reference = ReferenceModel.Create(options, model, device);
-        progress.Report(new TrainingLog(TrainingLogLevel.Info, $"Reference model: {reference.Description}."));
-        var collator = data.CreateCollator(PaddingSide.Right);
-        RecipeSetup.SaveArguments(options);
-        var loop = new TrainingLoop(model, data.Train, data.Eval, collator,
-                                    new KtoObjective(model.Model, reference, options.Finetuning.Preference), options, device, progress);
-        return loop.Run(stop);
-    }
+    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop) =>
+        LoopRecipe.Run(options, DataStage.Feedback, progress, stop, run =>
+        {
+            var reference = ReferenceModel.Create(options, run.Model, run.Device);
+            run.Log($"Reference model: {reference.Description}.");
+            return new StageParts(new KtoObjective(run.Model.Model, reference, options.Finetuning.Preference), reference);
+        });
 }

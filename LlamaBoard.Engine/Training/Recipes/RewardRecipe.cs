@@ -1,6 +1,5 @@
 using LlamaBoard.Engine.Configuration;
 using LlamaBoard.Engine.Data;
-using LlamaBoard.Engine.Data.Processors;
 using LlamaBoard.Engine.Training.Preference;
 
 namespace LlamaBoard.Engine.Training.Recipes;
@@ -16,17 +15,11 @@ public sealed class RewardRecipe : ITrainingRecipe
     public TrainingStage Stage => TrainingStage.Reward;
 
     /// <inheritdoc />
-    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop)
-    {
-        var device = RecipeSetup.Device(options);
-        string modelFolder = RecipeSetup.ModelFolder(options, progress, stop);
-        var data = RecipeSetup.Data(options, DataStage.Pairwise, modelFolder, progress, stop);
-        using var model = TrainableModel.Load(options, modelFolder, device, line => progress.Report(new TrainingLog(TrainingLogLevel.Info, line)));
-        // LLaMA-Factory continues a value head saved beside the last adapter (or the model) when there is one.
-        var head = model.AttachValueHead(from: options.Model.AdapterNameOrPath is { Count: > 0 } adapters ? adapters[^1] : modelFolder);
-        var collator = data.CreateCollator(PaddingSide.Right);
-        RecipeSetup.SaveArguments(options);
-        var loop = new TrainingLoop(model, data.Train, data.Eval, collator, new RewardObjective(model.Model, head), options, device, progress);
-        return loop.Run(stop);
-    }
+    public TrainingResult Run(LlamaBoardOptions options, IProgress<TrainingEvent> progress, CancellationToken stop) =>
+        LoopRecipe.Run(options, DataStage.Pairwise, progress, stop, run =>
+        {
+            // LLaMA-Factory continues a value head saved beside the last adapter (or the model) when there is one.
+            var head = run.Model.AttachValueHead(from: options.Model.AdapterNameOrPath is { Count: > 0 } adapters ? adapters[^1] : run.ModelFolder);
+            return new StageParts(new RewardObjective(run.Model.Model, head));
+        });
 }

@@ -65,11 +65,11 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
             await ChooseAsync(page, "dataset", "identity");
             await page.Keyboard.PressAsync("Escape");
             await FillAsync(page, "#opt-learning_rate", "1e-3");
-            await FillAsync(page, "#opt-num_train_epochs", "1");
-            await FillAsync(page, "#opt-max_samples", "8");
-            await FillAsync(page, "#opt-cutoff_len", "128");
-            await FillAsync(page, "#opt-per_device_train_batch_size", "2");
-            await FillAsync(page, "#opt-gradient_accumulation_steps", "1");
+            await FillCheckedAsync(page, "#opt-num_train_epochs", "1");
+            await FillCheckedAsync(page, "#opt-max_samples", "8");
+            await FillCheckedAsync(page, "#opt-cutoff_len", "128");
+            await FillCheckedAsync(page, "#opt-per_device_train_batch_size", "2");
+            await FillCheckedAsync(page, "#opt-gradient_accumulation_steps", "1");
             await page.Locator(".btn-start:not([disabled])").WaitForAsync();
 
             // Start: the model downloads first (LlamaBoard downloads on first use); the bar shows the bytes so far.
@@ -95,5 +95,20 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
         {
             await app.StopAsync();
         }
+    }
+
+    /// <summary>
+    /// Types a value and checks it stayed: a render from the model choice's slow handler (cache check, adapter list)
+    /// can land between typing and Tab and put the old value back, so a lost value is typed again.
+    /// </summary>
+    static async Task FillCheckedAsync(IPage page, string id, string value)
+    {
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            await FillAsync(page, id, value);
+            await page.WaitForTimeoutAsync(200);
+            if (await page.InputValueAsync(id) == value) return;
+        }
+        Assert.Fail($"{id} does not keep the value {value}.");
     }
 }
