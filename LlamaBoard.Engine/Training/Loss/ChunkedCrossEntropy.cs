@@ -25,23 +25,8 @@ public static class ChunkedCrossEntropy
     /// <returns>A scalar fp32 tensor: the summed loss (divide by the target count for the mean).</returns>
     public static Tensor Sum(Tensor hidden, Tensor weight, Tensor labels, double? softcap = null, long blockElements = DefaultBlockElements)
     {
-        if (hidden.ndim != 2 || weight.ndim != 2 || labels.ndim != 1 || hidden.shape[0] != labels.shape[0] || hidden.shape[1] != weight.shape[1])
-            throw new ArgumentException($"shapes do not fit: hidden {Shape(hidden)}, weight {Shape(weight)}, labels {Shape(labels)}.");
-        long chunk = Math.Max(1, blockElements / weight.shape[0]);
-        return LossFunction.apply(hidden, weight, labels, new Settings(chunk, softcap));
-    }
-
-    static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";
-
-    sealed record Settings(long Chunk, double? Softcap);
-
-    /// <summary>fp32 logits of one chunk, soft-capped when asked. Also returns tanh(z/cap) for the backward.</summary>
-    static (Tensor Capped, Tensor? Tanh) Logits(Tensor hiddenChunk, Tensor weight, double? softcap)
-    {
-        var logits = hiddenChunk.matmul(weight.t()).to_type(ScalarType.Float32); // (c, V)
-        if (softcap is not { } cap) return (logits, null);
-        var tanh = (logits / cap).tanh_();
-        return (tanh * cap, tanh);
+        LogitChunks.CheckShapes(hidden, weight, labels);
+        return LossFunction.apply(hidden, weight, labels, LogitChunks.For(weight, blockElements, softcap));
     }
 
     sealed class LossFunction : autograd.SingleTensorFunction<LossFunction>
@@ -53,7 +38,7 @@ public static class ChunkedCrossEntropy
             var hidden = (Tensor)vars[0];
             var weight = (Tensor)vars[1];
             var labels = (Tensor)vars[2];
-            var settings = (Settings)vars[3];
+            var settings = (LogitChunkSettings)vars[3];
             ctx.save_for_backward([hidden, weight, labels]);
             ctx.save_data("settings", settings);
             ctx.save_data("weight_grad", weight.requires_grad);
@@ -65,7 +50,7 @@ public static class ChunkedCrossEntropy
             {
                 using var scope = NewDisposeScope();
                 long length = Math.Min(settings.Chunk, count - start);
-                var (z, _) = Logits(hidden.narrow(0, start, length), weight, settings.Softcap); // (c, V)
+                var (z, _) = LogitChunks.Logits(hidden.narrow(0, start, length), weight, settings.Softcap); // (c, V)
                 var target = labels.narrow(0, start, length).unsqueeze(1);                      // (c, 1)
                 // −log p(target) = logsumexp(z) − z[target]
                 var chunkLoss = (z.logsumexp(1) - z.gather(1, target).squeeze(1)).sum();
@@ -78,7 +63,7 @@ public static class ChunkedCrossEntropy
         {
             var saved = ctx.get_saved_variables();
             var (hidden, weight, labels) = (saved[0], saved[1], saved[2]);
-            var settings = (Settings)ctx.get_data("settings");
+            var settings = (LogitChunkSettings)ctx.get_data("settings");
             bool needWeight = (bool)ctx.get_data("weight_grad");
             bool needHidden = (bool)ctx.get_data("hidden_grad");
 
@@ -91,7 +76,7 @@ public static class ChunkedCrossEntropy
                 using var scope = NewDisposeScope();
                 long length = Math.Min(settings.Chunk, count - start);
                 var hiddenChunk = hidden.narrow(0, start, length);                         // (c, H)
-                var (z, tanh) = Logits(hiddenChunk, weight, settings.Softcap);             // (c, V)
+                var (z, tanh) = LogitChunks.Logits(hiddenChunk, weight, settings.Softcap);             // (c, V)
                 // d loss / d z = softmax(z) − onehot(target), times the incoming scalar gradient.
                 var dz = z.softmax(1);
                 dz.scatter_add_(1, labels.narrow(0, start, length).unsqueeze(1), full(length, 1, -1f, device: z.device));

@@ -27,11 +27,9 @@ public static class ChunkedLogProbs
     public static Tensor PerToken(Tensor hidden, Tensor weight, Tensor labels, double? softcap = null,
                                   long blockElements = ChunkedCrossEntropy.DefaultBlockElements)
     {
-        if (hidden.ndim != 2 || weight.ndim != 2 || labels.ndim != 1 || hidden.shape[0] != labels.shape[0] || hidden.shape[1] != weight.shape[1])
-            throw new ArgumentException($"shapes do not fit: hidden {Shape(hidden)}, weight {Shape(weight)}, labels {Shape(labels)}.");
+        LogitChunks.CheckShapes(hidden, weight, labels);
         if (hidden.shape[0] == 0) return zeros(0, dtype: ScalarType.Float32, device: hidden.device);
-        long chunk = Math.Max(1, blockElements / weight.shape[0]);
-        return LogProbFunction.apply(hidden, weight, labels, new Settings(chunk, softcap));
+        return LogProbFunction.apply(hidden, weight, labels, LogitChunks.For(weight, blockElements, softcap));
     }
 
     /// <summary>
@@ -105,18 +103,6 @@ public static class ChunkedLogProbs
         return result.MoveToOuterDisposeScope();
     }
 
-    static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";
-
-    sealed record Settings(long Chunk, double? Softcap);
-
-    static (Tensor Capped, Tensor? Tanh) Logits(Tensor hiddenChunk, Tensor weight, double? softcap)
-    {
-        var logits = hiddenChunk.matmul(weight.t()).to_type(ScalarType.Float32); // (c, V)
-        if (softcap is not { } cap) return (logits, null);
-        var tanh = (logits / cap).tanh_();
-        return (tanh * cap, tanh);
-    }
-
     sealed class LogProbFunction : autograd.SingleTensorFunction<LogProbFunction>
     {
         public override string Name => "ChunkedLogProbs";
@@ -126,7 +112,7 @@ public static class ChunkedLogProbs
             var hidden = (Tensor)vars[0];
             var weight = (Tensor)vars[1];
             var labels = (Tensor)vars[2];
-            var settings = (Settings)vars[3];
+            var settings = (LogitChunkSettings)vars[3];
             ctx.save_for_backward([hidden, weight, labels]);
             ctx.save_data("settings", settings);
             ctx.save_data("weight_grad", weight.requires_grad);
@@ -138,7 +124,7 @@ public static class ChunkedLogProbs
             {
                 using var scope = NewDisposeScope();
                 long length = Math.Min(settings.Chunk, count - start);
-                var (z, _) = Logits(hidden.narrow(0, start, length), weight, settings.Softcap); // (c, V)
+                var (z, _) = LogitChunks.Logits(hidden.narrow(0, start, length), weight, settings.Softcap); // (c, V)
                 var target = labels.narrow(0, start, length).unsqueeze(1);                      // (c, 1)
                 // log p(target) = z[target] − logsumexp(z)
                 result.narrow(0, start, length).copy_(z.gather(1, target).squeeze(1) - z.logsumexp(1));
@@ -150,7 +136,7 @@ public static class ChunkedLogProbs
         {
             var saved = ctx.get_saved_variables();
             var (hidden, weight, labels) = (saved[0], saved[1], saved[2]);
-            var settings = (Settings)ctx.get_data("settings");
+            var settings = (LogitChunkSettings)ctx.get_data("settings");
             bool needWeight = (bool)ctx.get_data("weight_grad");
             bool needHidden = (bool)ctx.get_data("hidden_grad");
 
@@ -163,7 +149,7 @@ public static class ChunkedLogProbs
                 using var scope = NewDisposeScope();
                 long length = Math.Min(settings.Chunk, count - start);
                 var hiddenChunk = hidden.narrow(0, start, length);                          // (c, H)
-                var (z, tanh) = Logits(hiddenChunk, weight, settings.Softcap);              // (c, V)
+                var (z, tanh) = LogitChunks.Logits(hiddenChunk, weight, settings.Softcap);              // (c, V)
                 // d log p(target) / d z = onehot(target) − softmax(z), scaled per row by the upstream gradient.
                 var dz = z.softmax(1).neg_();
                 dz.scatter_add_(1, labels.narrow(0, start, length).unsqueeze(1), ones(length, 1, device: z.device));

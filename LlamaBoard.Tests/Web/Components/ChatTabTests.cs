@@ -71,7 +71,8 @@ public class ChatTabTests
         var adapterPane = tab.FindAll(".chat-pane")[1];
         Assert.NotEqual(basePane.QuerySelector(".chat-answer")!.TextContent + basePane.QuerySelector(".chat-thought-text")?.TextContent,
                         adapterPane.QuerySelector(".chat-answer")!.TextContent + adapterPane.QuerySelector(".chat-thought-text")?.TextContent);
-        Assert.True(Disabled(tab, ".btn-stop"));
+        // The send ends just after the last pane's stats render: Stop turns off with the next render.
+        tab.WaitForState(() => Disabled(tab, ".btn-stop"), TimeSpan.FromSeconds(10));
 
         tab.Find(".btn-clear").Click();
         tab.WaitForState(() => tab.FindAll(".chat-exchange").Count == 0);
