@@ -28,18 +28,8 @@ public class PyTorchReferenceTests
     {
         PythonReference.RequireTorch();
         using var dir = new TempDirectory();
-        string modelDir = dir.File("model"), adapterDir = dir.File("adapter");
-        ModelScaffold.Create(new ModelScaffoldOptions("llama", new ModelShape(32, 2, 4, 2, 64, 128), modelDir) { Seed = 5, IncludeTinyTokenizer = false });
-
-        using var model = HfModelLoader.Load(modelDir, ScalarType.Float32, CPU).Model;
-        foreach (var (_, p) in model.NamedParameters()) p.requires_grad = false;
-        manual_seed(3);
-        LoraAdapter.Attach(model, new LoraSettings(4, 8), AdapterTargets.Resolve(model, ["all"]));
-        using (no_grad())
-            foreach (var (_, layer) in LoraAdapter.Layers(model)) layer.LoraB.normal_(0, 0.05);
-        PeftAdapterFiles.Save(model, adapterDir, new PeftAdapterConfig { Rank = 4, Alpha = 8, TargetModules = ["all"] });
-        foreach (var (_, layer) in LoraAdapter.Layers(model))
-            foreach (var p in layer.AdapterParameters()) p.requires_grad = true;
+        using var tiny = ReferenceLoraModel.Create(dir);
+        var (model, modelDir, adapterDir, _) = tiny;
         // Our training path: activation checkpointing around every layer.
         model.LayerRunner = (layer, hidden, context) =>
             ActivationCheckpoint.Run(h => layer.call(h, context), hidden, layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList());

@@ -11,27 +11,14 @@ Usage: lora_train_reference.py MODEL_DIR ADAPTER_DIR BATCHES_JSON SETTINGS_JSON
 """
 import json
 import math
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 
+from safetensors_reader import read_safetensors
 
-def read_safetensors(path):
-    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-    with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
-        data = f.read()
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        raw = bytearray(data[begin:end])
-        tensors[name] = torch.frombuffer(raw, dtype=dtypes[info["dtype"]]).reshape(info["shape"]).clone().float()
-    return tensors
+
 
 
 class LoraLinear(torch.nn.Module):

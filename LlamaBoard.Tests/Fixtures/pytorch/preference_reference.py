@@ -25,11 +25,12 @@ Three modes, each printing one JSON object:
 """
 import json
 import math
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from safetensors_reader import read_safetensors
 
 torch.set_default_dtype(torch.float64)
 
@@ -188,27 +189,13 @@ def ppo_case(case):
 # ----------------------------------------------------------------------------------------------------------------
 # A Llama decoder with LoRA, for real log-probabilities.
 
-def read_safetensors(path):
-    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-    with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
-        data = f.read()
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        raw = bytearray(data[begin:end])
-        tensors[name] = torch.frombuffer(raw, dtype=dtypes[info["dtype"]]).reshape(info["shape"]).clone().double()
-    return tensors
 
 
 class Decoder:
     def __init__(self, model_dir, adapter_dir):
         self.config = json.load(open(f"{model_dir}/config.json"))
-        self.weights = read_safetensors(f"{model_dir}/model.safetensors")
-        adapter = read_safetensors(f"{adapter_dir}/adapter_model.safetensors")
+        self.weights = read_safetensors(f"{model_dir}/model.safetensors", torch.float64)
+        adapter = read_safetensors(f"{adapter_dir}/adapter_model.safetensors", torch.float64)
         adapter_config = json.load(open(f"{adapter_dir}/adapter_config.json"))
         self.scaling = adapter_config["lora_alpha"] / adapter_config["r"]
         self.lora = {}
@@ -216,7 +203,7 @@ class Decoder:
             key = name[len("base_model.model."):]
             module, kind = key.rsplit(".lora_", 1)
             self.lora.setdefault(module, {})[kind[0]] = tensor.clone().requires_grad_(True)
-        head = read_safetensors(f"{adapter_dir}/value_head.safetensors")
+        head = read_safetensors(f"{adapter_dir}/value_head.safetensors", torch.float64)
         self.v_weight, self.v_bias = head["v_head.summary.weight"], head["v_head.summary.bias"]
         self.adapters_on = True
 

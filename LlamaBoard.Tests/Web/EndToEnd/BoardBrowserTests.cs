@@ -210,6 +210,39 @@ public class BoardBrowserTests(ITestOutputHelper output)
         await page.PressAsync(id, "Tab");
     }
 
+    /// <summary>
+    /// Types a value and checks it stayed: a render from the model choice's slow handler (cache check, adapter list)
+    /// can land between typing and Tab and put the old value back, so a lost value is typed again.
+    /// </summary>
+    internal static async Task FillCheckedAsync(IPage page, string id, string value)
+    {
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            await FillAsync(page, id, value);
+            await page.WaitForTimeoutAsync(200);
+            if (await page.InputValueAsync(id) == value) return;
+        }
+        Assert.Fail($"{id} does not keep the value {value}.");
+    }
+
+    /// <summary>
+    /// The form for a short LoRA SFT on the project's identity data: 8 samples, batch 2, one epoch = 4 steps; waits
+    /// until Start is enabled.
+    /// </summary>
+    internal static async Task FillShortIdentityRunAsync(IPage page, string data)
+    {
+        await FillAsync(page, "#opt-dataset_dir", data);
+        await ChooseAsync(page, "dataset", "identity");
+        await page.Keyboard.PressAsync("Escape");
+        await FillAsync(page, "#opt-learning_rate", "1e-3");
+        await FillCheckedAsync(page, "#opt-num_train_epochs", "1");
+        await FillCheckedAsync(page, "#opt-max_samples", "8");
+        await FillCheckedAsync(page, "#opt-cutoff_len", "128");
+        await FillCheckedAsync(page, "#opt-per_device_train_batch_size", "2");
+        await FillCheckedAsync(page, "#opt-gradient_accumulation_steps", "1");
+        await page.Locator(".btn-start:not([disabled])").WaitForAsync();
+    }
+
     [Fact]
     public async Task Train_for_real_then_chat_side_by_side_export_and_evaluate()
     {
@@ -239,17 +272,8 @@ public class BoardBrowserTests(ITestOutputHelper output)
 
             // A short LoRA SFT of the demo model on the project's identity data: 8 samples, batch 2, one epoch = 4 steps.
             await FillAsync(page, "#opt-model_name_or_path", model);
-            await FillAsync(page, "#opt-dataset_dir", data);
-            await ChooseAsync(page, "dataset", "identity");
-            await page.Keyboard.PressAsync("Escape");
             await ChooseAsync(page, "template", "qwen3");
-            await FillAsync(page, "#opt-learning_rate", "1e-3");
-            await FillAsync(page, "#opt-num_train_epochs", "1");
-            await FillAsync(page, "#opt-max_samples", "8");
-            await FillAsync(page, "#opt-cutoff_len", "128");
-            await FillAsync(page, "#opt-per_device_train_batch_size", "2");
-            await FillAsync(page, "#opt-gradient_accumulation_steps", "1");
-            await page.Locator(".btn-start:not([disabled])").WaitForAsync();
+            await FillShortIdentityRunAsync(page, data);
             await page.ClickAsync(".btn-start");
             await page.WaitForSelectorAsync(".run-monitor[data-status='Completed']", new() { Timeout = 180_000 });
             Assert.Equal(4, await StepAsync(page));

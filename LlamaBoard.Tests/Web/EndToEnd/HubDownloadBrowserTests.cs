@@ -61,16 +61,7 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
             Assert.Empty(bed.Hub.Log);
 
             // A short LoRA SFT on the project's identity data: 8 samples, batch 2, one epoch = 4 steps.
-            await FillAsync(page, "#opt-dataset_dir", data);
-            await ChooseAsync(page, "dataset", "identity");
-            await page.Keyboard.PressAsync("Escape");
-            await FillAsync(page, "#opt-learning_rate", "1e-3");
-            await FillCheckedAsync(page, "#opt-num_train_epochs", "1");
-            await FillCheckedAsync(page, "#opt-max_samples", "8");
-            await FillCheckedAsync(page, "#opt-cutoff_len", "128");
-            await FillCheckedAsync(page, "#opt-per_device_train_batch_size", "2");
-            await FillCheckedAsync(page, "#opt-gradient_accumulation_steps", "1");
-            await page.Locator(".btn-start:not([disabled])").WaitForAsync();
+            await FillShortIdentityRunAsync(page, data);
 
             // Start: the model downloads first (LlamaBoard downloads on first use); the bar shows the bytes so far.
             await page.ClickAsync(".btn-start");
@@ -95,20 +86,5 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
         {
             await app.StopAsync();
         }
-    }
-
-    /// <summary>
-    /// Types a value and checks it stayed: a render from the model choice's slow handler (cache check, adapter list)
-    /// can land between typing and Tab and put the old value back, so a lost value is typed again.
-    /// </summary>
-    static async Task FillCheckedAsync(IPage page, string id, string value)
-    {
-        for (int attempt = 0; attempt < 5; attempt++)
-        {
-            await FillAsync(page, id, value);
-            await page.WaitForTimeoutAsync(200);
-            if (await page.InputValueAsync(id) == value) return;
-        }
-        Assert.Fail($"{id} does not keep the value {value}.");
     }
 }

@@ -65,17 +65,8 @@ public class PreferencePyTorchTests
     {
         PythonReference.RequireTorch();
         using var dir = new TempDirectory();
-        string modelDir = dir.File("model"), adapterDir = dir.File("adapter");
-        ModelScaffold.Create(new ModelScaffoldOptions("llama", new ModelShape(32, 2, 4, 2, 64, 128), modelDir) { Seed = 5, IncludeTinyTokenizer = false });
-        using var model = HfModelLoader.Load(modelDir, ScalarType.Float32, CPU).Model;
-        foreach (var (_, p) in model.NamedParameters()) p.requires_grad = false;
-        manual_seed(3);
-        LoraAdapter.Attach(model, new LoraSettings(4, 8), AdapterTargets.Resolve(model, ["all"]));
-        using (no_grad())
-            foreach (var (_, layer) in LoraAdapter.Layers(model)) layer.LoraB.normal_(0, 0.05);
-        PeftAdapterFiles.Save(model, adapterDir, new PeftAdapterConfig { Rank = 4, Alpha = 8, TargetModules = ["all"] });
-        var loraParameters = LoraAdapter.Layers(model).SelectMany(l => l.Layer.AdapterParameters()).ToList();
-        foreach (var p in loraParameters) p.requires_grad = true;
+        using var tiny = ReferenceLoraModel.Create(dir);
+        var (model, modelDir, adapterDir, loraParameters) = tiny;
         using var head = new ValueHead(32, CPU);
         head.eval();
         head.Save(adapterDir);
