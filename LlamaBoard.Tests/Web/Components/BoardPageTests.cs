@@ -71,18 +71,21 @@ public class BoardPageTests
         var (context, page) = await RenderAsync(workspace);
         await using var _ = context;
 
-        page.Find("#opt-learning_rate").Change("-1");
+        page.Find("#opt-learning_rate").Input("-1");
         page.WaitForAssertion(() => Assert.Contains("learning_rate: -1.0 is not allowed; it must be greater than 0", FieldText(page, "learning_rate")));
 
-        page.Find("#opt-cutoff_len").Change("abc");
+        page.Find("#opt-cutoff_len").Input("abc");
+        // Half-typed text is not flagged while the user is still in the field; leaving it shows the error.
+        Assert.DoesNotContain("is not an integer", FieldText(page, "cutoff_len"));
+        page.Find("#opt-cutoff_len").Blur();
         page.WaitForAssertion(() => Assert.Contains("cutoff_len: 'abc' is not an integer", FieldText(page, "cutoff_len")));
         // A value that does not parse is not applied.
         Assert.Equal(2048, context.Services.GetRequiredService<BoardState>().Options.Data.CutoffLen);
 
-        page.Find("#opt-max_samples").Change("");
+        page.Find("#opt-max_samples").Input("");
         page.WaitForAssertion(() => Assert.Null(context.Services.GetRequiredService<BoardState>().Options.Data.MaxSamples));
 
-        page.Find("#opt-extra_args").Change("{\"lora_rnk\": 4}");
+        page.Find("#opt-extra_args").Input("{\"lora_rnk\": 4}");
         page.WaitForAssertion(() => Assert.Contains("extra_args: lora_rnk: unknown key; did you mean lora_rank?", FieldText(page, "extra_args")));
 
         Assert.Contains("dataset: required for training", FieldText(page, "dataset"));
@@ -141,6 +144,32 @@ public class BoardPageTests
     }
 
     [Fact]
+    public async Task A_value_being_typed_is_applied_at_once_so_a_render_from_another_control_keeps_it()
+    {
+        using var workspace = new TempWorkspace();
+        var (context, page) = await RenderAsync(workspace);
+        await using var _ = context;
+        var state = context.Services.GetRequiredService<BoardState>();
+
+        // Typed, not yet left: the value is already the board's, and a render caused elsewhere shows it, not the old one.
+        page.Find("#opt-per_device_train_batch_size").Input("3");
+        Assert.Equal(3, state.Options.Training.PerDeviceTrainBatchSize);
+        await page.InvokeAsync(state.NotifyChanged);
+        page.WaitForAssertion(() => Assert.Equal("3", InputValue(page, "per_device_train_batch_size")));
+        // What the user typed stays as typed ("1e-3" is not rewritten to "0.001" under their cursor).
+        page.Find("#opt-learning_rate").Input("1e-3");
+        page.Find("#opt-learning_rate").Blur();
+        await page.InvokeAsync(state.NotifyChanged);
+        Assert.Equal(1e-3, state.Options.Training.LearningRate);
+        page.WaitForAssertion(() => Assert.Equal("1e-3", InputValue(page, "learning_rate")));
+
+        // The model path is the exception: it is only acted upon when the user leaves it (no lookups of half a path).
+        string before = state.Options.Model.ModelNameOrPath ?? "";
+        Assert.Throws<Bunit.MissingEventHandlerException>(() => page.Find("#opt-model_name_or_path").Input("/half/typ"));
+        Assert.Equal(before, state.Options.Model.ModelNameOrPath ?? "");
+    }
+
+    [Fact]
     public async Task Save_and_load_arguments_round_trip_through_a_yaml_file()
     {
         using var workspace = new TempWorkspace();
@@ -148,14 +177,15 @@ public class BoardPageTests
         await using var _ = context;
         var state = context.Services.GetRequiredService<BoardState>();
 
-        page.Find("#opt-learning_rate").Change("2e-4");
-        page.Find("#opt-config_name").Change("mine");
+        page.Find("#opt-learning_rate").Input("2e-4");
+        page.Find("#opt-config_name").Input("mine");
         await page.Find(".btn-save").ClickAsync(new());
         string file = Path.Combine(workspace.Root, "configs", "mine.yaml");
         page.WaitForAssertion(() => Assert.Contains(file, page.Find(".train-notice").TextContent));
         Assert.Contains("learning_rate: 0.0002", File.ReadAllText(file));
 
-        state.Options.Training.LearningRate = 1;
+        page.Find("#opt-learning_rate").Input("1");
+        Assert.Equal(1, state.Options.Training.LearningRate);
         var files = context.Services.GetRequiredService<ArgumentFiles>();
         var loaded = files.Load("mine");
         await page.InvokeAsync(() => state.Replace(loaded.Options, keepOutputDir: true));

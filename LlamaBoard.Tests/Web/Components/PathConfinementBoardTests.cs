@@ -101,7 +101,7 @@ public sealed class PathConfinementBoardTests : IDisposable
         await using var _ = context;
         string data = elsewhere.MakeData();
 
-        page.Find("#opt-dataset_dir").Change(data);
+        page.Find("#opt-dataset_dir").Input(data);
 
         page.WaitForAssertion(() => Assert.Contains($"dataset_dir: '{data}' is outside the folders", FieldText(page, "dataset_dir")));
         var catalog = context.Services.GetRequiredService<IDatasetCatalog>();
@@ -129,14 +129,14 @@ public sealed class PathConfinementBoardTests : IDisposable
         page.WaitForAssertion(() => Assert.False(page.Find(".btn-start").HasAttribute("disabled")));
         string output = Path.Combine(elsewhere.Root, "run");
 
-        page.Find("#opt-output_dir").Change(output);
+        page.Find("#opt-output_dir").Input(output);
 
         page.WaitForAssertion(() => Assert.Contains($"output_dir: '{output}' is outside the folders", FieldText(page, "output_dir")));
         Assert.True(page.Find(".btn-start").HasAttribute("disabled"));
         Assert.Empty(runner.Calls);
         Assert.False(Directory.Exists(output));
         // Extra arguments cannot slip one past either.
-        page.Find("#opt-output_dir").Change(Path.Combine(workspace.Root, "saves", "mine"));
+        page.Find("#opt-output_dir").Input(Path.Combine(workspace.Root, "saves", "mine"));
         state.ExtraArgs = $$"""{"export_dir": "{{elsewhere.Root}}"}""";
         Assert.Contains(state.Validate().Messages, m => m.Key == "export_dir" && m.Text.Contains("is outside the folders", StringComparison.Ordinal));
     }

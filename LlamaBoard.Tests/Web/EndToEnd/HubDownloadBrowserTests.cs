@@ -51,6 +51,7 @@ public class HubDownloadBrowserTests(ITestOutputHelper output)
             // Pick the catalogue model: its hub id and chat template are filled in, and the Download line appears.
             await page.Locator(".top-bar .mud-select").First.ClickAsync();
             await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Qwen3-0.6B-Thinking" }).First.ClickAsync();
+            await WaitForListClosedAsync(page);
             await page.WaitForSelectorAsync(".model-download[data-status='NotDownloaded']");
             await Shot(page, "29-hub-model-chosen");
             await page.WaitForFunctionAsync("() => document.querySelector('#opt-model_name_or_path').value === 'Qwen/Qwen3-0.6B'", null, new() { Timeout = 5000 });
