@@ -38,30 +38,8 @@ public partial class RunPage
 
     void Clone()
     {
-        if (run is null) return;
-        var loaded = OptionsLoader.LoadYaml(run.OptionsYaml, $"run {run.Id}");
-        if (loaded.FileUnreadable)
-        {
-            error = string.Join(" ", loaded.Result.Errors);
-            return;
-        }
-        loaded.Options.Training.ResumeFromCheckpoint = null;
-        loaded.Options.Training.RunName = null;
-        State.Replace(loaded.Options);
-        Navigation.NavigateTo("");
+        if (run is not null) error = RunActions.Clone(run, State, Navigation);
     }
 
-    async Task ResumeAsync()
-    {
-        try
-        {
-            await Jobs.ResumeAsync(RunId);
-            State.Watch(RunId);
-            Navigation.NavigateTo("");
-        }
-        catch (InvalidOperationException e)
-        {
-            error = e.Message;
-        }
-    }
+    async Task ResumeAsync() => error = await RunActions.ResumeAsync(RunId, Jobs, State, Navigation);
 }

@@ -55,31 +55,7 @@ public partial class Runs
         overlayVersion++;
     }
 
-    void Clone(RunRecord run)
-    {
-        var loaded = OptionsLoader.LoadYaml(run.OptionsYaml, $"run {run.Id}");
-        if (loaded.FileUnreadable)
-        {
-            error = string.Join(" ", loaded.Result.Errors);
-            return;
-        }
-        loaded.Options.Training.ResumeFromCheckpoint = null;
-        loaded.Options.Training.RunName = null;
-        State.Replace(loaded.Options);
-        Navigation.NavigateTo("");
-    }
+    void Clone(RunRecord run) => error = RunActions.Clone(run, State, Navigation);
 
-    async Task ResumeAsync(RunRecord run)
-    {
-        try
-        {
-            await Jobs.ResumeAsync(run.Id);
-            State.Watch(run.Id);
-            Navigation.NavigateTo("");
-        }
-        catch (InvalidOperationException e)
-        {
-            error = e.Message;
-        }
-    }
+    async Task ResumeAsync(RunRecord run) => error = await RunActions.ResumeAsync(run.Id, Jobs, State, Navigation);
 }
